@@ -1,0 +1,104 @@
+"""Users: the people whose credentials are tracked, and who call the API."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Select,
+    String,
+    UniqueConstraint,
+    and_,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, validates
+
+from models.base import Base, TenantOwned, utcnow
+
+
+class User(TenantOwned, Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("organization_id", "email_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320))  # lower(email): unique per organization
+    is_active: Mapped[bool] = mapped_column(default=True)
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), index=True
+    )
+    permission_set_id: Mapped[int | None] = mapped_column(
+        ForeignKey("permission_sets.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @validates("email")
+    def _keep_email_key(self, _: str, email: str) -> str:
+        self.email_key = email.strip().casefold()
+        return email
+
+
+def user_visibility(
+    viewer_user_id: int, sees_all: bool, company_ids: Collection[int]
+) -> ColumnElement[bool]:
+    """Which users a viewer may see: everyone, or themselves and the given companies' workers."""
+    if sees_all:
+        return true()
+    if not company_ids:
+        return User.id == viewer_user_id
+    return or_(User.id == viewer_user_id, User.company_id.in_(company_ids))
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    search: str | None = None
+    company_ids: Collection[int] | None = None
+    is_active: bool | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = []
+        if self.search:
+            pattern = "%" + self.search.casefold().replace("%", r"\%").replace("_", r"\_") + "%"
+            clauses.append(
+                or_(
+                    func.lower(User.name).like(pattern, escape="\\"),
+                    User.email_key.like(pattern, escape="\\"),
+                )
+            )
+        if self.company_ids is not None:
+            clauses.append(User.company_id.in_(self.company_ids))
+        if self.is_active is not None:
+            clauses.append(User.is_active.is_(self.is_active))
+        return clauses
+
+
+def select_users_page(
+    visible: ColumnElement[bool],
+    user_filter: UserFilter,
+    after: tuple[str, int] | None,
+    limit: int,
+) -> Select[User]:
+    """A page of users in (name, id) order, starting after the keyset position `after`."""
+    statement = select(User).where(visible, *user_filter.clauses())
+    if after is not None:
+        name, user_id = after
+        statement = statement.where(
+            or_(User.name > name, and_(User.name == name, User.id > user_id))
+        )
+    return statement.order_by(User.name, User.id).limit(limit)
+
+
+def count_users(visible: ColumnElement[bool], user_filter: UserFilter) -> Select[int]:
+    return select(func.count()).select_from(User).where(visible, *user_filter.clauses())
+
+
+def select_users_by_id(visible: ColumnElement[bool], ids: Collection[int]) -> Select[User]:
+    return select(User).where(visible, User.id.in_(ids))

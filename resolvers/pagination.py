@@ -1,0 +1,78 @@
+"""Keyset pagination input and results: cursors are the sort key of a row, opaque to clients.
+
+Keyset pages stay correct while rows are inserted or removed between requests, where an
+offset would skip or repeat rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from resolvers.errors import BadInputError
+
+Row = TypeVar("Row")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str, shape: tuple[type, ...]) -> tuple[Any, ...]:
+    """The sort key in a cursor, checked against the types the connection sorts by."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        key = None
+    if (
+        not isinstance(key, list)
+        or len(key) != len(shape)
+        or not all(
+            isinstance(v, t) and type(v) is not bool for v, t in zip(key, shape, strict=True)
+        )
+    ):
+        raise BadInputError(f"'after' cursor {cursor!r} is not a cursor of this connection")
+    return tuple(key)
+
+
+def check_page_size(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise BadInputError(f"'first' must be between 1 and {MAX_PAGE_SIZE}, got {first}")
+    return first
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    """One page of rows in order, each with its cursor, and a lazy total count."""
+
+    rows: list[Row]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    count: Callable[[], Awaitable[int]]
+
+    @classmethod
+    def cut(
+        cls,
+        fetched: list[Row],
+        first: int,
+        key: Callable[[Row], Sequence[Any]],
+        *,
+        has_previous: bool,
+        count: Callable[[], Awaitable[int]],
+    ) -> Page[Row]:
+        """`fetched` holds up to first + 1 rows: the extra one only says a next page exists."""
+        rows = fetched[:first]
+        return cls(
+            rows=rows,
+            cursors=[encode_cursor(key(row)) for row in rows],
+            has_next=len(fetched) > first,
+            has_previous=has_previous,
+            count=count,
+        )

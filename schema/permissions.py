@@ -1,0 +1,39 @@
+"""Field-level permission classes: each access rule is declared once, here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry import Info
+from strawberry.permission import BasePermission
+
+from models.permission import Permission
+from resolvers.context import RequestContext
+
+
+def _viewer_user_id(info: Info[RequestContext, None]) -> int | None:
+    viewer = info.context.viewer
+    return viewer.user_id if viewer is not None else None
+
+
+class IsSelfOrUsersManager(BasePermission):
+    """Personal details of a user: for that user and for "Platform management: Users"."""
+
+    message = "Only the user themselves and user managers may see this field."
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
+
+    def has_permission(self, source: Any, info: Info[RequestContext, None], **_: Any) -> bool:
+        viewer = info.context.viewer
+        if viewer is None:
+            return False
+        return bool(source.id == viewer.user_id or viewer.has(Permission.USERS_MANAGE))
+
+
+class IsSelf(BasePermission):
+    """The viewer's own account details (their tokens, for instance)."""
+
+    message = "Only the user themselves may see this field."
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
+
+    def has_permission(self, source: Any, info: Info[RequestContext, None], **_: Any) -> bool:
+        return bool(source.id == _viewer_user_id(info))

@@ -1,0 +1,54 @@
+"""The root Query type."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import Info, relay
+
+from resolvers.company import resolve_companies
+from resolvers.context import RequestContext
+from resolvers.organization import resolve_organization
+from resolvers.pagination import DEFAULT_PAGE_SIZE
+from resolvers.user import resolve_me, resolve_users_page
+from schema.company import CompanyType
+from schema.organization import OrganizationType
+from schema.pagination import Connection
+from schema.user import UserFilterInput, UserType
+
+
+@strawberry.type
+class Query:
+    node: relay.Node | None = relay.node(
+        description="Any object by its global id; null if it does not exist or is not visible."
+    )
+    nodes: list[relay.Node | None] = relay.node(
+        description="Objects by global id, in order; null for each one missing or not visible."
+    )
+
+    @strawberry.field(description="The user the API token belongs to.")
+    async def me(self, info: Info[RequestContext, None]) -> UserType:
+        return UserType.from_model(await resolve_me(info))
+
+    @strawberry.field(description="The viewer's organization.")
+    async def organization(self, info: Info[RequestContext, None]) -> OrganizationType:
+        return OrganizationType.from_model(await resolve_organization(info))
+
+    @strawberry.field(
+        description="Users the viewer may see, by name. User managers and credential "
+        "managers see everyone; company managers and key contacts their companies' "
+        "workers; everyone else themselves."
+    )
+    async def users(
+        self,
+        info: Info[RequestContext, None],
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        filter: UserFilterInput | None = None,
+    ) -> Connection[UserType]:
+        user_filter = filter.to_filter() if filter is not None else UserFilterInput().to_filter()
+        page = await resolve_users_page(info, user_filter, first, after)
+        return Connection.from_page(page, UserType.from_model)
+
+    @strawberry.field(description="Contractor companies the viewer may see, by name.")
+    async def companies(self, info: Info[RequestContext, None]) -> list[CompanyType]:
+        return [CompanyType.from_model(c) for c in await resolve_companies(info)]

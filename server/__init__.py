@@ -1,0 +1,1 @@
+"""The running service: settings, database, authentication, the ASGI app and the CLI."""

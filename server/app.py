@@ -1,0 +1,108 @@
+"""The ASGI application and its lifespan, which owns every long-lived resource."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from models.base import utcnow
+from models.tenancy import unscoped
+from schema import build_schema
+from server.broker import broker_reachable, create_broadcast
+from server.database import Database
+from server.graphql_view import GraphQLEndpoint
+from server.migrations import pending_migrations, upgrade_to_head
+from server.request_id import RequestIdMiddleware
+from server.settings import Settings
+from services.demo import USERS, demo_loaded, demo_token, load_demo_data
+
+logger = logging.getLogger("credentials.app")
+
+
+async def prepare_database(database: Database, settings: Settings) -> None:
+    """Migrate the embedded SQLite database; elsewhere migrations are a deploy step."""
+    if settings.is_sqlite:
+        path = settings.sqlite_path()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        await upgrade_to_head(database)
+    elif pending := await pending_migrations(database):
+        raise RuntimeError(
+            f"the database schema is not up to date ({', '.join(pending)}): "
+            "run `python -m server migrate` before starting the service"
+        )
+    if settings.load_demo_data:
+        async with database.transaction(unscoped()) as session:
+            if not await demo_loaded(session):
+                await load_demo_data(session, settings.secret_key)
+                logger.info("loaded the demo organization")
+        _print_demo_tokens(settings)
+
+
+def _print_demo_tokens(settings: Settings) -> None:
+    lines = ["Demo users and their API tokens (send as 'Authorization: Bearer <token>'):"]
+    for user in USERS:
+        lines.append(f"  {user.name:<14} {user.role:<36} {demo_token(settings.secret_key, user)}")
+    print("\n".join(lines), flush=True)
+
+
+def create_app(
+    settings: Settings | None = None, clock: Callable[[], datetime] = utcnow
+) -> Starlette:
+    settings = settings or Settings.from_env()
+    settings.check_production_ready()
+    database = Database(
+        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+    broadcast = create_broadcast(settings.broadcast_url)
+    endpoint = GraphQLEndpoint(
+        build_schema(introspection=settings.introspection), database, settings, clock
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await prepare_database(database, settings)
+        await broadcast.connect()
+        try:
+            yield
+        finally:
+            await broadcast.disconnect()
+            await database.dispose()
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> JSONResponse:
+        checks = {"database": True, "broadcast": await broker_reachable(settings.broadcast_url)}
+        try:
+            await database.ping()
+        except Exception:  # any failure to answer means not ready; the reason is logged
+            logger.exception("readiness: the database did not answer")
+            checks["database"] = False
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", endpoint),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(RequestIdMiddleware)],
+        lifespan=lifespan,
+    )
+    app.state.database = database
+    app.state.settings = settings
+    return app

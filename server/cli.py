@@ -1,0 +1,236 @@
+"""Command line: serve, migrate, and the administration of tenants, users and tokens.
+
+One entry point (`python -m server`) with subcommands; each has --help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import utcnow
+from models.tenancy import unscoped
+from models.user import User
+from server.database import Database
+from server.migrations import upgrade_to_head
+from server.settings import Settings, SettingsError
+from services import identity
+from services.errors import DomainError
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload, default=str))
+
+
+async def _in_transaction(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[dict[str, Any]]]
+) -> dict[str, Any]:
+    database = Database(settings.database_url)
+    try:
+        async with database.transaction(unscoped()) as session:
+            return await work(session)
+    finally:
+        await database.dispose()
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+def _migrate(_: argparse.Namespace, settings: Settings) -> None:
+    async def run() -> None:
+        database = Database(settings.database_url)
+        try:
+            await upgrade_to_head(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+    _emit({"migrated": True})
+
+
+def _export_schema(args: argparse.Namespace, _: Settings) -> None:
+    from schema import export_sdl
+
+    sdl = export_sdl()
+    if args.check:
+        if not SCHEMA_FILE.exists() or SCHEMA_FILE.read_text() != sdl:
+            raise SystemExit(
+                "schema.graphql is out of date: run `python -m server export-schema` and commit it"
+            )
+        return
+    SCHEMA_FILE.write_text(sdl)
+    print(f"wrote {SCHEMA_FILE.name}")
+
+
+def _admin(
+    make: Callable[[argparse.Namespace], Callable[[AsyncSession], Awaitable[dict[str, Any]]]],
+) -> Callable[[argparse.Namespace, Settings], None]:
+    def run(args: argparse.Namespace, settings: Settings) -> None:
+        _emit(asyncio.run(_in_transaction(settings, make(args))))
+
+    return run
+
+
+def _create_org(args: argparse.Namespace) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        organization = await identity.create_organization(session, args.name)
+        return {"organization_id": organization.id, "name": organization.name}
+
+    return work
+
+
+def _create_permission_set(
+    args: argparse.Namespace,
+) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        permission_set = await identity.create_permission_set(
+            session, args.org, args.name, args.permission or []
+        )
+        return {"permission_set_id": permission_set.id, "permissions": permission_set.permissions}
+
+    return work
+
+
+def _create_company(
+    args: argparse.Namespace,
+) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        company = await identity.create_company(
+            session, args.org, args.name, args.contact_email, args.contact_phone
+        )
+        for user_id in args.manager or []:
+            await identity.add_company_manager(session, args.org, company.id, user_id)
+        for user_id in args.key_contact or []:
+            await identity.add_key_contact(session, args.org, company.id, user_id)
+        return {"company_id": company.id, "name": company.name}
+
+    return work
+
+
+def _create_user(args: argparse.Namespace) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        user = await identity.create_user(
+            session,
+            args.org,
+            args.name,
+            args.email,
+            company_id=args.company,
+            permission_set_id=args.permission_set,
+            is_active=not args.inactive,
+        )
+        return {"user_id": user.id, "email": user.email}
+
+    return work
+
+
+def _issue_token(args: argparse.Namespace) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        user = await session.get(User, args.user)
+        if user is None:
+            raise DomainError(identity.IdentityErrorCode.NOT_FOUND, f"no user {args.user}", "user")
+        record, token = await identity.issue_token(session, user, args.name)
+        return {"token_id": record.id, "token": token, "note": "shown once: store it now"}
+
+    return work
+
+
+def _revoke_token(args: argparse.Namespace) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        token = await identity.revoke_token(session, args.org, args.token_id, utcnow())
+        return {"token_id": token.id, "revoked_at": token.revoked_at}
+
+    return work
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m server",
+        description="Workforce credentials API. Settings come from the environment "
+        "(DATABASE_URL, BROADCAST_URL, ENVIRONMENT, SECRET_KEY, ...: see README).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API (applies migrations on SQLite)")
+    serve.add_argument("--host", help="interface to listen on (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: PORT or 8000)")
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(run=_migrate)
+
+    export = commands.add_parser("export-schema", help="write schema.graphql (sorted SDL)")
+    export.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    export.set_defaults(run=_export_schema)
+
+    org = commands.add_parser("create-org", help="create an organization")
+    org.add_argument("name")
+    org.set_defaults(run=_admin(_create_org))
+
+    pset = commands.add_parser("create-permission-set", help="create a permission set")
+    pset.add_argument("--org", type=int, required=True, help="organization id")
+    pset.add_argument("name")
+    pset.add_argument(
+        "--permission",
+        action="append",
+        help="CREDENTIALS_MANAGE, USERS_MANAGE or COMPANIES_MANAGE (repeat for several)",
+    )
+    pset.set_defaults(run=_admin(_create_permission_set))
+
+    company = commands.add_parser("create-company", help="create a contractor company")
+    company.add_argument("--org", type=int, required=True, help="organization id")
+    company.add_argument("name")
+    company.add_argument("--contact-email")
+    company.add_argument("--contact-phone")
+    company.add_argument("--manager", type=int, action="append", help="user id of a manager")
+    company.add_argument("--key-contact", type=int, action="append", help="user id")
+    company.set_defaults(run=_admin(_create_company))
+
+    user = commands.add_parser("create-user", help="create a user")
+    user.add_argument("--org", type=int, required=True, help="organization id")
+    user.add_argument("--name", required=True)
+    user.add_argument("--email", required=True)
+    user.add_argument("--company", type=int, help="contractor company id")
+    user.add_argument("--permission-set", type=int, help="permission set id")
+    user.add_argument("--inactive", action="store_true", help="create the user deactivated")
+    user.set_defaults(run=_admin(_create_user))
+
+    issue = commands.add_parser("issue-token", help="issue an API token (printed once)")
+    issue.add_argument("--user", type=int, required=True, help="user id")
+    issue.add_argument("--name", default="cli", help="what the token is for")
+    issue.set_defaults(run=_admin(_issue_token))
+
+    revoke = commands.add_parser("revoke-token", help="revoke an API token")
+    revoke.add_argument("--org", type=int, required=True, help="organization id")
+    revoke.add_argument("token_id", type=int)
+    revoke.set_defaults(run=_admin(_revoke_token))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        args.run(args, settings)
+    except (SettingsError, DomainError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

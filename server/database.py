@@ -1,0 +1,86 @@
+"""The engine and its sessions, set up for concurrent use on SQLite and PostgreSQL.
+
+Reads and writes use different sessions. On SQLite a write transaction takes the write
+lock up front (BEGIN IMMEDIATE): a deferred transaction that reads first and writes later
+gets SQLITE_BUSY at once when another writer got there in between, whatever the busy
+timeout. Reads stay deferred, so in WAL mode they never wait for writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from models.tenancy import TenantSession
+
+_BEGIN_IMMEDIATE = "sqlite_begin_immediate"
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the sqlite3 module (SQLAlchemy's documented
+        # recipe): it would otherwise BEGIN lazily, and never IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode, far fewer fsyncs
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_BEGIN_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """Owns the engine; hands out short read sessions and write transactions."""
+
+    def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 15_000) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
+        self.write_engine = self.engine
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, sqlite_busy_timeout_ms)
+            self.write_engine = self.engine.execution_options(**{_BEGIN_IMMEDIATE: True})
+        self._reader = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=TenantSession
+        )
+        self._writer = async_sessionmaker(
+            self.write_engine, expire_on_commit=False, sync_session_class=TenantSession
+        )
+
+    @asynccontextmanager
+    async def read(self, info: dict[str, Any]) -> AsyncIterator[AsyncSession]:
+        """A session for reads only; whatever it leaves open is rolled back."""
+        async with self._reader(info=info) as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self, info: dict[str, Any]) -> AsyncIterator[AsyncSession]:
+        """One write transaction: committed when the block ends, rolled back on error."""
+        async with self._writer(info=info) as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

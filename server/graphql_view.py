@@ -1,0 +1,95 @@
+"""The GraphQL endpoint: Strawberry's ASGI view with authentication and our context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry import Schema
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
+
+from resolvers.context import RequestContext
+from resolvers.errors import NotAuthenticatedError
+from server.auth import authenticate
+from server.database import Database
+from server.request_id import request_id_of
+from server.settings import Settings
+
+
+def _unauthenticated() -> Response:
+    error = NotAuthenticatedError()
+    return JSONResponse(
+        {"data": None, "errors": [{"message": error.message, "extensions": error.extensions}]},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="credentials-api"'},
+    )
+
+
+def _asks_for_ide(request: Request) -> bool:
+    """The GraphiQL page itself needs no token; every operation does."""
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+class GraphQLEndpoint(GraphQL[RequestContext, None]):
+    def __init__(
+        self,
+        schema: Schema,
+        database: Database,
+        settings: Settings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=True,  # queries only: Strawberry refuses mutations over GET
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            allowed_origins=settings.allowed_origins,
+        )
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            if not (self.graphql_ide and _asks_for_ide(request)):
+                viewer = await authenticate(
+                    self.database, request.headers.get("authorization"), self.clock
+                )
+                if viewer is None:
+                    await _unauthenticated()(scope, receive, send)
+                    return
+                scope.setdefault("state", {})["viewer"] = viewer
+        await super().__call__(scope, receive, send)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> RequestContext:
+        return RequestContext(
+            request=request,
+            response=response,
+            database=self.database,
+            settings=self.settings,
+            request_id=request_id_of(request.scope),
+            viewer=request.scope.get("state", {}).get("viewer"),
+        )
+
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params or {}
+        viewer = await authenticate(self.database, params.get("Authorization"), self.clock)
+        if viewer is None:
+            raise ConnectionRejectionError()
+        context.viewer = viewer
+        return await super().on_ws_connect(context)

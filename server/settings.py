@@ -1,0 +1,132 @@
+"""Settings read from the environment, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+DEFAULT_SECRET_KEY = "insecure-development-secret-change-me"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/credentials.db"
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    PROD = "prod"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable to fix."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual spellings and pick the async driver this service runs on."""
+    for prefix, replacement in (
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix) :]
+    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return url
+    raise SettingsError(
+        f"DATABASE_URL {url!r} is not supported: use sqlite:///path/to/file.db "
+        "or postgresql://user@host:5432/database"
+    )
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean: use true or false")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    broadcast_url: str = "memory://"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    environment: Environment = Environment.DEV
+    secret_key: str = DEFAULT_SECRET_KEY
+    graphiql: bool = True
+    introspection: bool = True
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    load_demo_data: bool = True
+    sqlite_busy_timeout_ms: int = 15_000
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        raw_environment = env.get("ENVIRONMENT", "dev").strip().lower()
+        try:
+            environment = Environment(raw_environment)
+        except ValueError:
+            raise SettingsError(
+                f"ENVIRONMENT={raw_environment!r} is not known: use dev or prod"
+            ) from None
+        dev = environment is Environment.DEV
+        return cls(
+            database_url=normalize_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            broadcast_url=env.get("BROADCAST_URL") or "memory://",
+            host=env.get("HOST") or "127.0.0.1",
+            port=_int(env, "PORT", 8000, minimum=1),
+            environment=environment,
+            secret_key=env.get("SECRET_KEY") or DEFAULT_SECRET_KEY,
+            graphiql=_bool(env, "GRAPHIQL", dev),
+            introspection=_bool(env, "INTROSPECTION", dev),
+            allowed_origins=_list(env, "ALLOWED_ORIGINS"),
+            load_demo_data=_bool(env, "LOAD_DEMO_DATA", dev),
+            sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", 15_000),
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+        )
+
+    def check_production_ready(self) -> None:
+        """Refuse to run in prod on development defaults."""
+        if self.environment is not Environment.PROD:
+            return
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+            raise SettingsError(
+                "ENVIRONMENT=prod needs SECRET_KEY set to a random value of at least "
+                "32 characters (for example: python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+        if self.load_demo_data:
+            raise SettingsError("ENVIRONMENT=prod must not load demo data: unset LOAD_DEMO_DATA")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[1]
+        return Path(path) if path and path != ":memory:" else None
