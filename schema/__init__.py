@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from graphql import lexicographic_sort_schema, print_schema
 from strawberry import Schema
 from strawberry.extensions import (
@@ -9,25 +11,27 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from schema.company import CompanyType
 from schema.errors import MaskUnexpectedErrors
+from schema.introspection import IntrospectionPolicy
 from schema.organization import OrganizationType
 from schema.query import Query
 from schema.user import UserType
 
 
-def build_schema(*, introspection: bool = True) -> Schema:
+@functools.cache
+def build_schema() -> Schema:
+    """The schema, built once per process and flag: Strawberry's relay fields bind their
+    resolvers to the type classes when a schema is built, so they cannot be built twice."""
     extensions: list[type[SchemaExtension]] = [
         # Dashboards repeat the same documents: parse and validate each once.
         ParserCache,
         ValidationCache,
         MaskUnexpectedErrors,
+        IntrospectionPolicy,
     ]
-    if not introspection:
-        extensions.append(DisableIntrospection)
     return Schema(
         query=Query,
         types=[UserType, CompanyType, OrganizationType],

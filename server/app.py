@@ -63,9 +63,7 @@ def create_app(
         settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
     broadcast = create_broadcast(settings.broadcast_url)
-    endpoint = GraphQLEndpoint(
-        build_schema(introspection=settings.introspection), database, settings, clock
-    )
+    endpoint = GraphQLEndpoint(build_schema(), database, settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -1,0 +1,121 @@
+"""Fixtures: a fresh migrated database per test on every configured backend, and an
+in-process client for the GraphQL endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from server.app import create_app
+from server.database import Database
+from server.settings import Settings
+from tests import backends
+from tests.backends import PostgresRun, SqliteTemplate
+from tests.world import World, build_world
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if backends.REQUIRE_SERVICES and not (backends.POSTGRES_URL and backends.REDIS_URL):
+        raise pytest.UsageError(
+            "TEST_REQUIRE_SERVICES=1 needs TEST_POSTGRES_URL and TEST_REDIS_URL set"
+        )
+
+
+@pytest.fixture(scope="session")
+async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return await SqliteTemplate.create(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+async def postgres_run() -> AsyncIterator[PostgresRun | None]:
+    if not backends.POSTGRES_URL:
+        yield None
+        return
+    try:
+        run = await PostgresRun.create(backends.POSTGRES_URL)
+    except OSError as error:
+        message = f"PostgreSQL at TEST_POSTGRES_URL is not reachable: {error}"
+        if backends.REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    yield run
+    await run.drop()
+
+
+@pytest.fixture(params=backends.backend_names())
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(
+    backend: str,
+    tmp_path: Path,
+    sqlite_template: SqliteTemplate,
+    postgres_run: PostgresRun | None,
+) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        yield sqlite_template.copy_to(tmp_path)
+        return
+    assert postgres_run is not None
+    database = Database(postgres_run.url)
+    try:
+        await postgres_run.empty(database)
+    finally:
+        await database.dispose()
+    yield postgres_run.url
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return replace(Settings(), database_url=database_url, load_demo_data=False)
+
+
+@pytest.fixture
+async def world(database: Database) -> World:
+    return await build_world(database)
+
+
+class GraphQLClient:
+    """Posts operations to the in-process app as a client would."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def execute(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The response body; fails the test on a non-200 status."""
+        response = await self.post(query, variables, token)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+async def graphql(settings: Settings, database: Database) -> AsyncIterator[GraphQLClient]:
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield GraphQLClient(http)
+    await app.state.database.dispose()
