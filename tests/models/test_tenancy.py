@@ -1,0 +1,84 @@
+"""Tenant isolation lives in the session: no statement reads or writes across organizations."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import aliased
+
+from models.company import Company
+from models.organization import Organization
+from models.tenancy import TenantViolation, scoped_to, unscoped
+from models.token import ApiToken
+from models.user import User
+from server.database import Database
+from tests.world import World
+
+
+async def test_a_scoped_session_sees_only_its_organization(
+    database: Database, world: World
+) -> None:
+    # given a session of the north organization, with statements that name no organization
+    async with database.read(scoped_to(world.north_id)) as session:
+        users = list(await session.scalars(select(User)))
+        user_count = await session.scalar(select(func.count(User.id)))
+        organizations = list(await session.scalars(select(Organization)))
+        tokens = list(await session.scalars(select(ApiToken)))
+        other = aliased(User)
+        joined = list(
+            await session.scalars(select(other).join(Company, Company.id == other.company_id))
+        )
+        south_user = await session.get(User, world.user_ids["south_worker"])
+    # then only north rows come back, through aliases and joins too
+    assert {u.organization_id for u in users} == {world.north_id}
+    assert user_count == len(users) == 9
+    assert [o.id for o in organizations] == [world.north_id]
+    assert {t.organization_id for t in tokens} == {world.north_id}
+    assert {u.organization_id for u in joined} == {world.north_id}
+    assert south_user is None
+
+
+async def test_bulk_updates_and_deletes_stay_inside_the_organization(
+    database: Database, world: World
+) -> None:
+    # when a north session renames and deletes "every" company
+    async with database.transaction(scoped_to(world.north_id)) as session:
+        await session.execute(update(Company).values(address="north only"))
+        await session.execute(delete(Company).where(Company.name == "Southern Cranes"))
+    # then the south company is untouched
+    async with database.read(unscoped()) as session:
+        south = await session.get(Company, world.south_company_id)
+    assert south is not None
+    assert south.address is None
+
+
+async def test_writing_a_row_of_another_organization_is_refused(
+    database: Database, world: World
+) -> None:
+    with pytest.raises(TenantViolation, match="organization"):
+        async with database.transaction(scoped_to(world.north_id)) as session:
+            session.add(Company(organization_id=world.south_id, name="Smuggled"))
+    with pytest.raises(TenantViolation, match="move"):
+        async with database.transaction(scoped_to(world.north_id)) as session:
+            company = await session.get(Company, world.acme_id)
+            assert company is not None
+            company.organization_id = world.south_id
+    async with database.read(unscoped()) as session:
+        smuggled = await session.scalar(select(Company).where(Company.name == "Smuggled"))
+        acme = await session.get(Company, world.acme_id)
+    assert smuggled is None
+    assert acme is not None
+    assert acme.organization_id == world.north_id
+
+
+async def test_new_rows_take_the_session_organization(database: Database, world: World) -> None:
+    async with database.transaction(scoped_to(world.south_id)) as session:
+        company = Company(name="Implicit")
+        session.add(company)
+    assert company.organization_id == world.south_id
+
+
+async def test_a_session_without_a_declared_scope_refuses_to_run(database: Database) -> None:
+    async with database.read({}) as session:
+        with pytest.raises(TenantViolation, match="no tenant scope"):
+            await session.scalars(select(User))
