@@ -52,17 +52,25 @@ async def test_bulk_updates_and_deletes_stay_inside_the_organization(
     assert south.address is None
 
 
+async def _smuggle_company(database: Database, world: World) -> None:
+    async with database.transaction(scoped_to(world.north_id)) as session:
+        session.add(Company(organization_id=world.south_id, name="Smuggled"))
+
+
+async def _move_company(database: Database, world: World) -> None:
+    async with database.transaction(scoped_to(world.north_id)) as session:
+        company = await session.get(Company, world.acme_id)
+        assert company is not None
+        company.organization_id = world.south_id
+
+
 async def test_writing_a_row_of_another_organization_is_refused(
     database: Database, world: World
 ) -> None:
     with pytest.raises(TenantViolation, match="organization"):
-        async with database.transaction(scoped_to(world.north_id)) as session:
-            session.add(Company(organization_id=world.south_id, name="Smuggled"))
+        await _smuggle_company(database, world)
     with pytest.raises(TenantViolation, match="move"):
-        async with database.transaction(scoped_to(world.north_id)) as session:
-            company = await session.get(Company, world.acme_id)
-            assert company is not None
-            company.organization_id = world.south_id
+        await _move_company(database, world)
     async with database.read(unscoped()) as session:
         smuggled = await session.scalar(select(Company).where(Company.name == "Smuggled"))
         acme = await session.get(Company, world.acme_id)
