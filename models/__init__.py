@@ -4,19 +4,36 @@ Importing this package registers every table on `Base.metadata` (Alembic and the
 test rely on that).
 """
 
+from models.activity import ActivityAction, CredentialActivity
+from models.audit import AuditEntry
 from models.base import Base, TenantOwned
 from models.company import Company, CompanyKeyContact, CompanyManager
+from models.credential import ApprovalStatus, Credential, CredentialVersion
+from models.credential_settings import CredentialSettings
+from models.credential_type import CredentialType, FieldRule
+from models.event import CredentialEvent, CredentialEventKind
 from models.organization import Organization
 from models.permission import Permission, PermissionSet
 from models.token import ApiToken
 from models.user import User
 
 __all__ = [
+    "ActivityAction",
     "ApiToken",
+    "ApprovalStatus",
+    "AuditEntry",
     "Base",
     "Company",
     "CompanyKeyContact",
     "CompanyManager",
+    "Credential",
+    "CredentialActivity",
+    "CredentialEvent",
+    "CredentialEventKind",
+    "CredentialSettings",
+    "CredentialType",
+    "CredentialVersion",
+    "FieldRule",
     "Organization",
     "Permission",
     "PermissionSet",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -26,6 +27,7 @@ class RequestContext:
     database: Database
     settings: Settings
     request_id: str
+    clock: Callable[[], datetime]
     viewer: Viewer | None = None
     # Set by Strawberry from the graphql-transport-ws connection_init payload.
     connection_params: dict[str, object] | None = None
@@ -35,6 +37,13 @@ class RequestContext:
         if self.viewer is None:
             raise NotAuthenticatedError()
         return self.viewer
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        """Today in UTC: the default date for expiry status and validity."""
+        return self.clock().date()
 
     @property
     def loaders(self) -> Loaders:

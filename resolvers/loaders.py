@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from models.company import Company, select_companies
 from models.tenancy import scoped_to
 from models.user import User, select_users_by_id, user_visibility
+from resolvers.credential_loaders import CredentialLoaders
 from server.database import Database
 from services.viewer import Viewer
 
@@ -20,6 +21,7 @@ class Loaders:
         self._viewer = viewer
         self.user_by_id = DataLoader[int, User | None](self._load_users)
         self.company_by_id = DataLoader[int, Company | None](self._load_companies)
+        self.credentials = CredentialLoaders(database, viewer)
 
     async def _load_users(self, ids: Sequence[int]) -> list[User | None]:
         viewer = self._viewer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import strawberry
 from graphql import lexicographic_sort_schema, print_schema
 from strawberry import Schema
 from strawberry.extensions import (
@@ -14,11 +15,20 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from schema.company import CompanyType
+from schema.credential import CredentialNode, CredentialVersionNode
+from schema.credential_mutations import CredentialMutations
+from schema.credential_settings import CredentialSettingsMutations
+from schema.credential_type import CredentialTypeMutations, CredentialTypeNode
 from schema.errors import MaskUnexpectedErrors
 from schema.introspection import IntrospectionPolicy
 from schema.organization import OrganizationType
 from schema.query import Query
 from schema.user import UserType
+
+
+@strawberry.type
+class Mutation(CredentialTypeMutations, CredentialMutations, CredentialSettingsMutations):
+    pass
 
 
 @functools.cache
@@ -34,7 +44,15 @@ def build_schema() -> Schema:
     ]
     return Schema(
         query=Query,
-        types=[UserType, CompanyType, OrganizationType],
+        mutation=Mutation,
+        types=[
+            UserType,
+            CompanyType,
+            OrganizationType,
+            CredentialTypeNode,
+            CredentialNode,
+            CredentialVersionNode,
+        ],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -11,13 +11,14 @@ from resolvers.organization import resolve_organization
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.user import resolve_me, resolve_users_page
 from schema.company import CompanyType
+from schema.credential_queries import CredentialQueries
 from schema.organization import OrganizationType
 from schema.pagination import Connection
 from schema.user import UserFilterInput, UserType
 
 
 @strawberry.type
-class Query:
+class Query(CredentialQueries):
     node: relay.Node | None = relay.node(
         description="Any object by its global id; null if it does not exist or is not visible."
     )

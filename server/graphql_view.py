@@ -83,6 +83,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             database=self.database,
             settings=self.settings,
             request_id=request_id_of(request.scope),
+            clock=self.clock,
             viewer=request.scope.get("state", {}).get("viewer"),
         )
 

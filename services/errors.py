@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 
 
@@ -13,3 +14,18 @@ class DomainError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+
+class DomainErrors(Exception):
+    """Several expected failures at once, e.g. every invalid field of a form."""
+
+    def __init__(self, errors: Sequence[DomainError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = list(errors)
+
+
+def raise_all(errors: Sequence[DomainError]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise DomainErrors(errors)

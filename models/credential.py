@@ -1,0 +1,110 @@
+"""Credentials and their versions.
+
+A credential is one user's qualification of one type; its versions are the history, the
+highest `number` being the latest. `revision` counts every change to the credential and
+its latest version: writers compare-and-swap it, so a concurrent change is a conflict,
+never a lost update.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Date,
+    Delete,
+    Enum,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    select,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TenantOwned, utcnow
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class Credential(TenantOwned, Base):
+    __tablename__ = "credentials"
+    __table_args__ = (
+        # At most one live credential per holder and type: renewals are versions of it.
+        Index(
+            "uq_credentials_live_holder_type",
+            "holder_id",
+            "type_id",
+            unique=True,
+            sqlite_where=text("archived_at IS NULL"),
+            postgresql_where=text("archived_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type_id: Mapped[int] = mapped_column(
+        ForeignKey("credential_types.id", ondelete="RESTRICT"), index=True
+    )
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    latest_version_number: Mapped[int] = mapped_column(default=1)
+    revision: Mapped[int] = mapped_column(default=1)
+    archived_at: Mapped[datetime | None]
+    archived_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Every UPDATE of the row checks and bumps the revision: a concurrent change makes the
+    # flush fail (StaleDataError) instead of silently overwriting it.
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class CredentialVersion(TenantOwned, Base):
+    __tablename__ = "credential_versions"
+    __table_args__ = (UniqueConstraint("credential_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    issue_date: Mapped[date | None] = mapped_column(Date)
+    expiry_date: Mapped[date | None] = mapped_column(Date, index=True)
+    credential_number: Mapped[str | None] = mapped_column(String(100))
+    approval_status: Mapped[ApprovalStatus] = mapped_column(
+        Enum(ApprovalStatus, native_enum=False, length=16)
+    )
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def select_latest_version(credential: Credential) -> Select[CredentialVersion]:
+    return select(CredentialVersion).where(
+        CredentialVersion.credential_id == credential.id,
+        CredentialVersion.number == credential.latest_version_number,
+    )
+
+
+def select_live_credential(holder_id: int, type_id: int) -> Select[Credential]:
+    """The holder's unarchived credential of a type, if any (there is at most one)."""
+    return select(Credential).where(
+        Credential.holder_id == holder_id,
+        Credential.type_id == type_id,
+        Credential.archived_at.is_(None),
+    )
+
+
+def delete_credential_rows(credential_id: int) -> Delete:
+    """The credential; its versions and activity go with it (ON DELETE CASCADE)."""
+    return delete(Credential).where(Credential.id == credential_id)

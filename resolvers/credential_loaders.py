@@ -1,0 +1,90 @@
+"""Per-request DataLoaders for credentials: one query per batch, only what the viewer sees."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from models.activity import CredentialActivity
+from models.credential import Credential, CredentialVersion
+from models.credential_queries import (
+    select_activity_of_credentials,
+    select_credentials_by_id,
+    select_versions_by_id,
+    select_versions_of,
+)
+from models.credential_settings import CredentialSettings
+from models.credential_type import CredentialType, select_types_by_id
+from models.tenancy import scoped_to
+from models.user import user_visibility
+from server.database import Database
+from services.credentials.settings import load_settings
+from services.viewer import Viewer
+
+
+def holder_visibility(viewer: Viewer) -> ColumnElement[bool]:
+    return user_visibility(viewer.user_id, viewer.sees_all_users, viewer.overseen_company_ids)
+
+
+class CredentialLoaders:
+    def __init__(self, database: Database, viewer: Viewer) -> None:
+        self._database = database
+        self._viewer = viewer
+        self.credential_by_id = DataLoader[int, Credential | None](self._credentials)
+        self.type_by_id = DataLoader[int, CredentialType | None](self._types)
+        self.versions_by_credential_id = DataLoader[int, list[CredentialVersion]](self._versions)
+        self.version_by_id = DataLoader[int, CredentialVersion | None](self._versions_by_id)
+        self.activity_by_credential_id = DataLoader[int, list[CredentialActivity]](self._activity)
+        self._settings: CredentialSettings | None = None
+
+    def _read(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self._database.read(scoped_to(self._viewer.organization_id))
+
+    async def settings(self) -> CredentialSettings:
+        if self._settings is None:
+            async with self._read() as session:
+                self._settings = await load_settings(session, self._viewer.organization_id)
+        return self._settings
+
+    async def _credentials(self, ids: Sequence[int]) -> list[Credential | None]:
+        statement = select_credentials_by_id(holder_visibility(self._viewer), ids)
+        async with self._read() as session:
+            found = {c.id: c for c in await session.scalars(statement)}
+        return [found.get(i) for i in ids]
+
+    async def _types(self, ids: Sequence[int]) -> list[CredentialType | None]:
+        async with self._read() as session:
+            found = {t.id: t for t in await session.scalars(select_types_by_id(ids))}
+        return [found.get(i) for i in ids]
+
+    async def _versions(self, credential_ids: Sequence[int]) -> list[list[CredentialVersion]]:
+        grouped: dict[int, list[CredentialVersion]] = defaultdict(list)
+        async with self._read() as session:
+            for version in await session.scalars(select_versions_of(credential_ids)):
+                grouped[version.credential_id].append(version)
+        return [grouped[i] for i in credential_ids]
+
+    async def _versions_by_id(self, ids: Sequence[int]) -> list[CredentialVersion | None]:
+        async with self._read() as session:
+            found = {v.id: v for v in await session.scalars(select_versions_by_id(ids))}
+        # A version is visible exactly when its credential is.
+        credentials = await self.credential_by_id.load_many(
+            list({v.credential_id for v in found.values()})
+        )
+        visible = {c.id for c in credentials if c is not None}
+        return [
+            v if (v := found.get(i)) is not None and v.credential_id in visible else None
+            for i in ids
+        ]
+
+    async def _activity(self, credential_ids: Sequence[int]) -> list[list[CredentialActivity]]:
+        grouped: dict[int, list[CredentialActivity]] = defaultdict(list)
+        async with self._read() as session:
+            for entry in await session.scalars(select_activity_of_credentials(credential_ids)):
+                grouped[entry.credential_id].append(entry)
+        return [grouped[i] for i in credential_ids]

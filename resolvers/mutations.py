@@ -1,0 +1,40 @@
+"""How every mutation runs: one write transaction; expected failures roll it back and come
+back as typed errors; anything else propagates (and is masked and logged)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import Info
+
+from resolvers.context import RequestContext
+from services.errors import DomainError, DomainErrors
+from services.viewer import Viewer
+
+T = TypeVar("T")
+
+
+@dataclass
+class Outcome(Generic[T]):
+    value: T | None = None
+    errors: list[DomainError] = field(default_factory=list)
+
+
+async def run_mutation(
+    info: Info[RequestContext, None],
+    work: Callable[[AsyncSession, Viewer, datetime], Awaitable[T]],
+) -> Outcome[T]:
+    context = info.context
+    viewer = context.require_viewer()
+    try:
+        async with context.transaction() as session:
+            value = await work(session, viewer, context.now())
+    except DomainError as error:
+        return Outcome(errors=[error])
+    except DomainErrors as errors:
+        return Outcome(errors=errors.errors)
+    return Outcome(value=value)

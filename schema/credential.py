@@ -1,0 +1,268 @@
+"""Credentials, their versions and activity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+import strawberry
+from strawberry import Info, relay
+from strawberry.extensions import FieldExtension
+from strawberry.permission import PermissionExtension
+
+from models.activity import ActivityAction, CredentialActivity
+from models.credential import ApprovalStatus, Credential, CredentialVersion
+from resolvers.context import RequestContext
+from resolvers.credential import resolve_credentials_by_id, resolve_versions_by_id
+from schema.credential_permissions import CanSeeCredentialDetails
+from schema.credential_type import CredentialTypeNode
+from schema.ids import local_ids
+from schema.user import UserType
+from services.credentials import dates
+
+ApprovalStatusEnum = strawberry.enum(ApprovalStatus, name="ApprovalStatus")
+ActivityActionEnum = strawberry.enum(ActivityAction, name="ActivityAction")
+ExpiryStatusEnum = strawberry.enum(
+    dates.ExpiryStatus,
+    name="ExpiryStatus",
+    description="The state of a version's dates on a day. VALID through the expiry date; "
+    "EXPIRING_SOON within the organization's window before it; EXPIRED after it.",
+)
+
+
+def _details() -> list[FieldExtension]:
+    return [PermissionExtension(permissions=[CanSeeCredentialDetails()], fail_silently=True)]
+
+
+async def _user(info: Info[RequestContext, None], user_id: int | None) -> UserType | None:
+    if user_id is None:
+        return None
+    user = await info.context.loaders.user_by_id.load(user_id)
+    return UserType.from_model(user) if user is not None else None
+
+
+@strawberry.type(name="CredentialActivity")
+class CredentialActivityEntry:
+    action: ActivityActionEnum  # type: ignore[valid-type]
+    field: str | None = strawberry.field(
+        description="issueDate, expiryDate, credentialNumber or approvalStatus for changes."
+    )
+    old_value: str | None
+    new_value: str | None
+    at: datetime
+    version_number: int | None
+    actor_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="Who did it; null if no longer visible or removed.")
+    async def actor(self, info: Info[RequestContext, None]) -> UserType | None:
+        return await _user(info, self.actor_id)
+
+    @classmethod
+    def from_model(
+        cls, entry: CredentialActivity, version_numbers: dict[int, int]
+    ) -> CredentialActivityEntry:
+        return cls(
+            action=entry.action,
+            field=_FIELD_NAMES.get(entry.field, entry.field) if entry.field else None,
+            old_value=entry.old_value,
+            new_value=entry.new_value,
+            at=entry.at,
+            version_number=version_numbers.get(entry.version_id) if entry.version_id else None,
+            actor_id=entry.actor_id,
+        )
+
+
+_FIELD_NAMES = {
+    "issue_date": "issueDate",
+    "expiry_date": "expiryDate",
+    "credential_number": "credentialNumber",
+    "approval_status": "approvalStatus",
+}
+
+
+@strawberry.type(name="CredentialVersion")
+class CredentialVersionNode(relay.Node):
+    id: relay.NodeID[int]
+    number: int = strawberry.field(description="1 for the first submission, then one per renewal.")
+    issue_date: date | None
+    expiry_date: date | None
+    approval_status: ApprovalStatusEnum  # type: ignore[valid-type]
+    reviewed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    credential_id: strawberry.Private[int]
+    holder_id: strawberry.Private[int]
+    reviewed_by_id: strawberry.Private[int | None]
+    submitted_by_id: strawberry.Private[int | None]
+    number_value: strawberry.Private[str | None]
+    reason_value: strawberry.Private[str | None]
+
+    @strawberry.field(extensions=_details())
+    def credential_number(self) -> str | None:
+        return self.number_value
+
+    @strawberry.field(
+        extensions=_details(),
+        description="Why the version was rejected; the holder reads it when resubmitting.",
+    )
+    def rejection_reason(self) -> str | None:
+        return self.reason_value
+
+    @strawberry.field
+    async def reviewed_by(self, info: Info[RequestContext, None]) -> UserType | None:
+        return await _user(info, self.reviewed_by_id)
+
+    @strawberry.field
+    async def submitted_by(self, info: Info[RequestContext, None]) -> UserType | None:
+        return await _user(info, self.submitted_by_id)
+
+    @strawberry.field
+    async def credential(self, info: Info[RequestContext, None]) -> CredentialNode:
+        credential = await info.context.loaders.credentials.credential_by_id.load(
+            self.credential_id
+        )
+        assert credential is not None, "a visible version's credential is visible"
+        return CredentialNode.from_model(credential)
+
+    @strawberry.field(description="Changes to this version, oldest first.")
+    async def activity(self, info: Info[RequestContext, None]) -> list[CredentialActivityEntry]:
+        loaders = info.context.loaders.credentials
+        entries = await loaders.activity_by_credential_id.load(self.credential_id)
+        numbers = {self.id: self.number}
+        return [
+            CredentialActivityEntry.from_model(e, numbers)
+            for e in entries
+            if e.version_id == self.id
+        ]
+
+    @classmethod
+    def from_model(cls, version: CredentialVersion, holder_id: int) -> CredentialVersionNode:
+        return cls(
+            id=version.id,
+            number=version.number,
+            issue_date=version.issue_date,
+            expiry_date=version.expiry_date,
+            approval_status=version.approval_status,
+            reviewed_at=version.reviewed_at,
+            created_at=version.created_at,
+            updated_at=version.updated_at,
+            credential_id=version.credential_id,
+            holder_id=holder_id,
+            reviewed_by_id=version.reviewed_by_id,
+            submitted_by_id=version.submitted_by_id,
+            number_value=version.credential_number,
+            reason_value=version.rejection_reason,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[RequestContext, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[CredentialVersionNode | None]:
+        versions = await resolve_versions_by_id(info, local_ids(node_ids))
+        loader = info.context.loaders.credentials.credential_by_id
+        credentials = await loader.load_many(list({v.credential_id for v in versions if v}))
+        holders = {c.id: c.holder_id for c in credentials if c is not None}
+        return [
+            cls.from_model(v, holders[v.credential_id]) if v is not None else None for v in versions
+        ]
+
+
+@strawberry.type(name="Credential")
+class CredentialNode(relay.Node):
+    id: relay.NodeID[int]
+    revision: int = strawberry.field(
+        description="Changes with every change to the credential: pass it back as "
+        "expectedRevision when editing, so a concurrent change is a conflict, not a loss."
+    )
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    type_id: strawberry.Private[int]
+    holder_id: strawberry.Private[int]
+
+    @strawberry.field
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+    @strawberry.field
+    async def type(self, info: Info[RequestContext, None]) -> CredentialTypeNode:
+        credential_type = await info.context.loaders.credentials.type_by_id.load(self.type_id)
+        assert credential_type is not None, "a credential's type cannot be deleted"
+        return CredentialTypeNode.from_model(credential_type)
+
+    @strawberry.field
+    async def holder(self, info: Info[RequestContext, None]) -> UserType:
+        holder = await _user(info, self.holder_id)
+        assert holder is not None, "a visible credential's holder is visible"
+        return holder
+
+    async def _versions(self, info: Info[RequestContext, None]) -> list[CredentialVersion]:
+        return await info.context.loaders.credentials.versions_by_credential_id.load(self.id)
+
+    @strawberry.field(description="Every version, newest first.")
+    async def versions(self, info: Info[RequestContext, None]) -> list[CredentialVersionNode]:
+        return [
+            CredentialVersionNode.from_model(v, self.holder_id) for v in await self._versions(info)
+        ]
+
+    @strawberry.field(description="The newest version, whatever its approval status.")
+    async def latest_version(self, info: Info[RequestContext, None]) -> CredentialVersionNode:
+        return CredentialVersionNode.from_model((await self._versions(info))[0], self.holder_id)
+
+    @strawberry.field(
+        description="The latest approved version valid on the date (default today): a "
+        "pending renewal never hides it. Null when none is."
+    )
+    async def effective_version(
+        self, info: Info[RequestContext, None], on_date: date | None = None
+    ) -> CredentialVersionNode | None:
+        on = on_date or info.context.today()
+        version = dates.effective_version(await self._versions(info), on)
+        return CredentialVersionNode.from_model(version, self.holder_id) if version else None
+
+    @strawberry.field(
+        description="Whether an approved version is valid on the date (default today)."
+    )
+    async def is_valid(self, info: Info[RequestContext, None], on_date: date | None = None) -> bool:
+        on = on_date or info.context.today()
+        return dates.effective_version(await self._versions(info), on) is not None
+
+    @strawberry.field(
+        description="The expiry status on the date (default today) of the effective version; "
+        "without one, of the latest approved version; without one, of the latest version."
+    )
+    async def expiry_status(
+        self, info: Info[RequestContext, None], on_date: date | None = None
+    ) -> ExpiryStatusEnum:  # type: ignore[valid-type]
+        on = on_date or info.context.today()
+        settings = await info.context.loaders.credentials.settings()
+        version = dates.version_that_counts(await self._versions(info), on)
+        status = dates.expiry_status(version, on, settings.expiring_soon_days)
+        assert status is not None, "a credential always has a version"
+        return status
+
+    @strawberry.field(description="Every change and lifecycle action, oldest first.")
+    async def activity(self, info: Info[RequestContext, None]) -> list[CredentialActivityEntry]:
+        loaders = info.context.loaders.credentials
+        entries = await loaders.activity_by_credential_id.load(self.id)
+        numbers = {v.id: v.number for v in await self._versions(info)}
+        return [CredentialActivityEntry.from_model(e, numbers) for e in entries]
+
+    @classmethod
+    def from_model(cls, credential: Credential) -> CredentialNode:
+        return cls(
+            id=credential.id,
+            revision=credential.revision,
+            archived_at=credential.archived_at,
+            created_at=credential.created_at,
+            updated_at=credential.updated_at,
+            type_id=credential.type_id,
+            holder_id=credential.holder_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[RequestContext, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[CredentialNode | None]:
+        credentials = await resolve_credentials_by_id(info, local_ids(node_ids))
+        return [cls.from_model(c) if c is not None else None for c in credentials]

@@ -1,0 +1,324 @@
+"""Mutations of the credential lifecycle. Each returns the credential (or what was deleted)
+and `errors`: an empty list on success, typed codes when refused (then nothing changed)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import UNSET, Info, relay
+
+from models.credential import Credential
+from resolvers.context import RequestContext
+from resolvers.mutations import Outcome, run_mutation
+from schema.credential import CredentialNode
+from schema.credential_errors import CredentialError
+from schema.ids import expect_id
+from services.credentials import lifecycle
+from services.credentials.errors import CredentialErrorCode
+from services.credentials.validation import VersionDetails
+from services.errors import DomainError
+from services.viewer import Viewer
+
+MAX_BULK_IDS = 100
+
+
+@strawberry.input
+class CreateCredentialInput:
+    type_id: relay.GlobalID
+    holder_id: relay.GlobalID = strawberry.field(
+        description="The user the credential belongs to: yourself, or someone you manage."
+    )
+    issue_date: date | None = None
+    expiry_date: date | None = strawberry.field(
+        default=None,
+        description="Left out, it is proposed from the type's default validity period.",
+    )
+    credential_number: str | None = None
+
+
+@strawberry.input
+class AddCredentialVersionInput:
+    credential_id: relay.GlobalID
+    issue_date: date | None = None
+    expiry_date: date | None = None
+    credential_number: str | None = None
+    expected_revision: int | None = strawberry.field(
+        default=None, description="When given, refused with CONFLICT if the credential changed."
+    )
+
+
+@strawberry.input(description="Fields left out keep their values; null clears one.")
+class EditLatestCredentialVersionInput:
+    credential_id: relay.GlobalID
+    expected_revision: int = strawberry.field(
+        description="The credential's revision you read: a concurrent change gives CONFLICT."
+    )
+    issue_date: date | None = UNSET
+    expiry_date: date | None = UNSET
+    credential_number: str | None = UNSET
+
+    def changes(self) -> dict[str, object]:
+        given = {
+            "issue_date": self.issue_date,
+            "expiry_date": self.expiry_date,
+            "credential_number": self.credential_number,
+        }
+        return {field: value for field, value in given.items() if value is not UNSET}
+
+
+@strawberry.type
+class CredentialPayload:
+    credential: CredentialNode | None = None
+    errors: list[CredentialError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeleteCredentialPayload:
+    deleted_id: relay.GlobalID | None = None
+    errors: list[CredentialError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BulkCredentialResult:
+    id: relay.GlobalID
+    ok: bool
+    credential: CredentialNode | None = strawberry.field(
+        description="The credential after the change; null when deleted or refused."
+    )
+    errors: list[CredentialError]
+
+
+@strawberry.type
+class BulkCredentialPayload:
+    results: list[BulkCredentialResult] = strawberry.field(
+        description="One result per distinct id, in the order given."
+    )
+    errors: list[CredentialError] = strawberry.field(
+        default_factory=list, description="Refusals of the whole request."
+    )
+
+
+Work = Callable[[AsyncSession, Viewer, datetime], Awaitable[Credential]]
+
+
+async def _credential_mutation(
+    info: Info[RequestContext, None],
+    global_id: relay.GlobalID,
+    field: str,
+    work: Callable[[int], Work],
+) -> CredentialPayload:
+    credential_id = expect_id(global_id, "Credential")
+    if credential_id is None:
+        return CredentialPayload(errors=[CredentialError.not_found(field)])
+    outcome = await run_mutation(info, work(credential_id))
+    return _payload(outcome)
+
+
+def _payload(outcome: Outcome[Credential]) -> CredentialPayload:
+    if outcome.value is None:
+        return CredentialPayload(errors=CredentialError.many(outcome.errors))
+    return CredentialPayload(credential=CredentialNode.from_model(outcome.value))
+
+
+BulkAction = Callable[[AsyncSession, Viewer, int, datetime], Awaitable[object]]
+
+
+async def _bulk(
+    info: Info[RequestContext, None], ids: list[relay.GlobalID], action: BulkAction
+) -> BulkCredentialPayload:
+    if len(ids) > MAX_BULK_IDS:
+        error = CredentialError(
+            code=CredentialErrorCode.INVALID,
+            field="ids",
+            message=f"At most {MAX_BULK_IDS} ids at once; got {len(ids)}.",
+        )
+        return BulkCredentialPayload(results=[], errors=[error])
+    distinct = {str(g): g for g in ids}
+    keys = {text: expect_id(g, "Credential") for text, g in distinct.items()}
+    valid = [key for key in keys.values() if key is not None]
+
+    async def apply(
+        session: AsyncSession, viewer: Viewer, now: datetime
+    ) -> dict[int, DomainError | None]:
+        outcomes = await lifecycle.for_each(
+            session, valid, lambda i: action(session, viewer, i, now)
+        )
+        return {o.credential_id: o.error for o in outcomes}
+
+    refusals = (await run_mutation(info, apply)).value or {}
+    loader = info.context.loaders.credentials.credential_by_id
+    after = {c.id: c for c in await loader.load_many(valid) if c is not None}
+    results = []
+    for text, global_id in distinct.items():
+        key = keys[text]
+        if key is None or key not in refusals:
+            errors = [CredentialError.not_found("ids")]
+        else:
+            refusal = refusals[key]
+            errors = [CredentialError.from_domain(refusal)] if refusal is not None else []
+        credential = after.get(key) if key is not None and not errors else None
+        results.append(
+            BulkCredentialResult(
+                id=global_id,
+                ok=not errors,
+                credential=CredentialNode.from_model(credential) if credential else None,
+                errors=errors,
+            )
+        )
+    return BulkCredentialPayload(results=results)
+
+
+@strawberry.type
+class CredentialMutations:
+    @strawberry.mutation(
+        description="Submit a credential: for yourself, anyone (USERS_MANAGE) or the "
+        "workers of companies you manage (COMPANIES_MANAGE)."
+    )
+    async def create_credential(
+        self, info: Info[RequestContext, None], input: CreateCredentialInput
+    ) -> CredentialPayload:
+        type_id = expect_id(input.type_id, "CredentialType")
+        holder_id = expect_id(input.holder_id, "User")
+        if type_id is None:
+            return CredentialPayload(
+                errors=[CredentialError.not_found("typeId", "Credential type")]
+            )
+        if holder_id is None:
+            return CredentialPayload(errors=[CredentialError.not_found("holderId", "User")])
+        details = VersionDetails(input.issue_date, input.expiry_date, input.credential_number)
+        outcome = await run_mutation(
+            info,
+            lambda s, viewer, now: lifecycle.create_credential(
+                s, viewer, type_id, holder_id, details, now
+            ),
+        )
+        return _payload(outcome)
+
+    @strawberry.mutation(description="Renew: the new version becomes the latest.")
+    async def add_credential_version(
+        self, info: Info[RequestContext, None], input: AddCredentialVersionInput
+    ) -> CredentialPayload:
+        details = VersionDetails(input.issue_date, input.expiry_date, input.credential_number)
+        return await _credential_mutation(
+            info,
+            input.credential_id,
+            "credentialId",
+            lambda cid: (
+                lambda s, viewer, now: lifecycle.add_version(
+                    s, viewer, cid, details, now, input.expected_revision
+                )
+            ),
+        )
+
+    @strawberry.mutation(description="Change the latest version in place.")
+    async def edit_latest_credential_version(
+        self, info: Info[RequestContext, None], input: EditLatestCredentialVersionInput
+    ) -> CredentialPayload:
+        changes = input.changes()
+        return await _credential_mutation(
+            info,
+            input.credential_id,
+            "credentialId",
+            lambda cid: (
+                lambda s, viewer, now: lifecycle.edit_latest_version(
+                    s, viewer, cid, input.expected_revision, changes, now
+                )
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Approve the latest version (CREDENTIALS_MANAGE, not your own). Final."
+    )
+    async def approve_credential(
+        self, info: Info[RequestContext, None], id: relay.GlobalID
+    ) -> CredentialPayload:
+        return await _credential_mutation(
+            info,
+            id,
+            "id",
+            lambda cid: lambda s, viewer, now: lifecycle.approve(s, viewer, cid, now),
+        )
+
+    @strawberry.mutation(
+        description="Reject the latest version with a reason the holder reads; asks them "
+        "to resubmit (CREDENTIALS_MANAGE, not your own)."
+    )
+    async def reject_credential(
+        self, info: Info[RequestContext, None], id: relay.GlobalID, reason: str
+    ) -> CredentialPayload:
+        return await _credential_mutation(
+            info,
+            id,
+            "id",
+            lambda cid: lambda s, viewer, now: lifecycle.reject(s, viewer, cid, reason, now),
+        )
+
+    @strawberry.mutation(
+        description="Archive: no expiry notifications, no edits, no reviews until restored."
+    )
+    async def archive_credential(
+        self, info: Info[RequestContext, None], id: relay.GlobalID
+    ) -> CredentialPayload:
+        return await _credential_mutation(
+            info,
+            id,
+            "id",
+            lambda cid: lambda s, viewer, now: lifecycle.archive(s, viewer, cid, now),
+        )
+
+    @strawberry.mutation
+    async def restore_credential(
+        self, info: Info[RequestContext, None], id: relay.GlobalID
+    ) -> CredentialPayload:
+        return await _credential_mutation(
+            info,
+            id,
+            "id",
+            lambda cid: lambda s, viewer, now: lifecycle.restore(s, viewer, cid, now),
+        )
+
+    @strawberry.mutation(
+        description="Permanently delete an archived credential: versions, activity and "
+        "media go; an organization audit entry remains. Needs confirm: true."
+    )
+    async def delete_credential(
+        self, info: Info[RequestContext, None], id: relay.GlobalID, confirm: bool
+    ) -> DeleteCredentialPayload:
+        credential_id = expect_id(id, "Credential")
+        if credential_id is None:
+            return DeleteCredentialPayload(errors=[CredentialError.not_found("id")])
+        outcome = await run_mutation(
+            info,
+            lambda s, viewer, now: lifecycle.delete(s, viewer, credential_id, confirm, now),
+        )
+        if outcome.errors:
+            return DeleteCredentialPayload(errors=CredentialError.many(outcome.errors))
+        return DeleteCredentialPayload(deleted_id=id)
+
+    @strawberry.mutation(description=f"Archive up to {MAX_BULK_IDS} credentials; reports per id.")
+    async def archive_credentials(
+        self, info: Info[RequestContext, None], ids: list[relay.GlobalID]
+    ) -> BulkCredentialPayload:
+        return await _bulk(info, ids, lifecycle.archive)
+
+    @strawberry.mutation(description=f"Restore up to {MAX_BULK_IDS} credentials; reports per id.")
+    async def restore_credentials(
+        self, info: Info[RequestContext, None], ids: list[relay.GlobalID]
+    ) -> BulkCredentialPayload:
+        return await _bulk(info, ids, lifecycle.restore)
+
+    @strawberry.mutation(
+        description=f"Permanently delete up to {MAX_BULK_IDS} archived credentials; "
+        "reports per id. Needs confirm: true."
+    )
+    async def delete_credentials(
+        self, info: Info[RequestContext, None], ids: list[relay.GlobalID], confirm: bool
+    ) -> BulkCredentialPayload:
+        return await _bulk(
+            info,
+            ids,
+            lambda s, viewer, cid, now: lifecycle.delete(s, viewer, cid, confirm, now),
+        )

@@ -1,0 +1,1 @@
+"""Credential types, credentials, versions and their lifecycle."""

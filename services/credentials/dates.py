@@ -1,0 +1,67 @@
+"""Date rules: proposed expiry dates, the effective version and expiry status on a date."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from datetime import date, timedelta
+from enum import Enum
+
+from models.credential import ApprovalStatus, CredentialVersion
+
+
+class ExpiryStatus(Enum):
+    VALID = "VALID"
+    EXPIRING_SOON = "EXPIRING_SOON"
+    EXPIRED = "EXPIRED"
+    NO_EXPIRY = "NO_EXPIRY"
+
+
+def add_months(start: date, months: int) -> date:
+    """`start` plus whole months, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def is_valid_on(version: CredentialVersion, on: date) -> bool:
+    """Approved, issued by `on`, and not past its expiry date (which is its last valid day)."""
+    return (
+        version.approval_status is ApprovalStatus.APPROVED
+        and (version.issue_date is None or version.issue_date <= on)
+        and (version.expiry_date is None or on <= version.expiry_date)
+    )
+
+
+def effective_version(versions: Sequence[CredentialVersion], on: date) -> CredentialVersion | None:
+    """The latest approved version valid on `on`: a pending renewal never hides it."""
+    valid = [v for v in versions if is_valid_on(v, on)]
+    return max(valid, key=lambda v: v.number) if valid else None
+
+
+def version_that_counts(
+    versions: Sequence[CredentialVersion], on: date
+) -> CredentialVersion | None:
+    """The effective version; failing that the latest approved one; failing that the latest."""
+    if not versions:
+        return None
+    effective = effective_version(versions, on)
+    if effective is not None:
+        return effective
+    approved = [v for v in versions if v.approval_status is ApprovalStatus.APPROVED]
+    return max(approved or versions, key=lambda v: v.number)
+
+
+def expiry_status(
+    version: CredentialVersion | None, on: date, expiring_soon_days: int
+) -> ExpiryStatus | None:
+    """The status of one version's dates as of `on`; None without a version."""
+    if version is None:
+        return None
+    if version.expiry_date is None:
+        return ExpiryStatus.NO_EXPIRY
+    if on > version.expiry_date:
+        return ExpiryStatus.EXPIRED
+    if version.expiry_date - on <= timedelta(days=expiring_soon_days):
+        return ExpiryStatus.EXPIRING_SOON
+    return ExpiryStatus.VALID

@@ -1,0 +1,24 @@
+"""The credential domain's error codes, one enum for every expected failure."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class CredentialErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    NOT_USED = "NOT_USED"
+    EXPIRY_BEFORE_ISSUE = "EXPIRY_BEFORE_ISSUE"
+    DUPLICATE_NAME = "DUPLICATE_NAME"
+    DUPLICATE_CREDENTIAL = "DUPLICATE_CREDENTIAL"
+    TYPE_IN_USE = "TYPE_IN_USE"
+    HOLDER_INACTIVE = "HOLDER_INACTIVE"
+    ARCHIVED = "ARCHIVED"
+    NOT_ARCHIVED = "NOT_ARCHIVED"
+    CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"
+    NOT_PENDING = "NOT_PENDING"
+    OWN_CREDENTIAL = "OWN_CREDENTIAL"
+    CONFLICT = "CONFLICT"

@@ -1,0 +1,95 @@
+"""What every change leaves behind: activity rows and the domain event, written in the
+caller's transaction so they commit or roll back with the change itself."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.activity import ActivityAction, CredentialActivity
+from models.credential import Credential, CredentialVersion
+from models.event import CredentialEvent, CredentialEventKind
+
+TRACKED_FIELDS = ("issue_date", "expiry_date", "credential_number")
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class Journal:
+    """Writes the activity and events of one actor's changes at one moment."""
+
+    def __init__(self, session: AsyncSession, actor_id: int | None, now: datetime) -> None:
+        self.session = session
+        self.actor_id = actor_id
+        self.now = now
+
+    def action(
+        self,
+        credential: Credential,
+        action: ActivityAction,
+        version: CredentialVersion | None = None,
+        *,
+        field: str | None = None,
+        old: object = None,
+        new: object = None,
+    ) -> None:
+        self.session.add(
+            CredentialActivity(
+                organization_id=credential.organization_id,
+                credential_id=credential.id,
+                version_id=version.id if version is not None else None,
+                action=action,
+                field=field,
+                old_value=_text(old),
+                new_value=_text(new),
+                actor_id=self.actor_id,
+                at=self.now,
+            )
+        )
+
+    def field_changes(
+        self, credential: Credential, version: CredentialVersion, before: dict[str, Any]
+    ) -> list[str]:
+        """One FIELD_CHANGED row per tracked field that differs from `before`; their names."""
+        changed = []
+        for field in TRACKED_FIELDS:
+            old, new = before.get(field), getattr(version, field)
+            if old != new:
+                changed.append(field)
+                self.action(
+                    credential, ActivityAction.FIELD_CHANGED, version, field=field, old=old, new=new
+                )
+        return changed
+
+    def event(
+        self,
+        credential: Credential,
+        kind: CredentialEventKind,
+        version: CredentialVersion | None = None,
+        **data: Any,
+    ) -> None:
+        self.session.add(
+            CredentialEvent(
+                organization_id=credential.organization_id,
+                kind=kind,
+                credential_id=credential.id,
+                version_id=version.id if version is not None else None,
+                holder_id=credential.holder_id,
+                type_id=credential.type_id,
+                actor_id=self.actor_id,
+                occurred_at=self.now,
+                data=data,
+            )
+        )
+
+
+def snapshot(version: CredentialVersion) -> dict[str, Any]:
+    return {field: getattr(version, field) for field in TRACKED_FIELDS}

@@ -1,0 +1,76 @@
+"""Who may do what with credentials: every rule stated once, used by the schema's
+permission classes and by the lifecycle services alike."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from models.permission import Permission
+from services.viewer import Viewer
+
+
+class Holder(Protocol):
+    """What the rules need to know of a credential's holder."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def company_id(self) -> int | None: ...
+
+
+def can_view_holder(viewer: Viewer, holder: Holder) -> bool:
+    """Seeing a holder's credentials at all (dates, status, history)."""
+    return (
+        viewer.user_id == holder.id
+        or viewer.sees_all_users
+        or holder.company_id in viewer.overseen_company_ids
+    )
+
+
+def can_manage_holder(viewer: Viewer, holder: Holder) -> bool:
+    """Submitting and changing a holder's credentials: themselves, "Platform management:
+    Users", and "Companies: Manage" for the workers of the companies they manage."""
+    return (
+        viewer.user_id == holder.id
+        or viewer.has(Permission.USERS_MANAGE)
+        or (
+            viewer.has(Permission.COMPANIES_MANAGE)
+            and holder.company_id is not None
+            and holder.company_id in viewer.managed_company_ids
+        )
+    )
+
+
+def can_see_details(viewer: Viewer, holder: Holder) -> bool:
+    """Credential number, media and rejection reason: the holder, those who manage the
+    holder's credentials, and reviewers (they judge the evidence)."""
+    return can_manage_holder(viewer, holder) or viewer.has(Permission.CREDENTIALS_MANAGE)
+
+
+def can_review(viewer: Viewer, holder: Holder) -> bool:
+    """Approving or rejecting: credential managers, never on their own credentials."""
+    return viewer.has(Permission.CREDENTIALS_MANAGE) and viewer.user_id != holder.id
+
+
+def can_archive(viewer: Viewer, holder: Holder) -> bool:
+    """Archiving and restoring: admins, and company managers for their workers."""
+    return (
+        viewer.has(Permission.USERS_MANAGE)
+        or viewer.has(Permission.CREDENTIALS_MANAGE)
+        or (
+            viewer.has(Permission.COMPANIES_MANAGE)
+            and holder.company_id is not None
+            and holder.company_id in viewer.managed_company_ids
+        )
+    )
+
+
+def can_delete(viewer: Viewer) -> bool:
+    """Permanent deletion: organization admins only."""
+    return viewer.has(Permission.USERS_MANAGE) or viewer.has(Permission.CREDENTIALS_MANAGE)
+
+
+def can_configure(viewer: Viewer) -> bool:
+    """Credential types and the organization's credential settings."""
+    return viewer.has(Permission.CREDENTIALS_MANAGE)
