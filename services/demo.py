@@ -7,14 +7,21 @@ in development can print them again. Production never loads demo data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import utcnow
+from models.credential_type import FieldRule
 from models.organization import Organization
 from models.permission import Permission
 from services import identity
+from services.credentials import lifecycle
+from services.credentials.types import TypeChanges, create_type
+from services.credentials.validation import VersionDetails
 from services.tokens import derive_token
+from services.viewer import Viewer
 
 DEMO_ORGANIZATION = "Northwind Construction (demo)"
 
@@ -83,7 +90,28 @@ async def demo_loaded(session: AsyncSession) -> bool:
     return found is not None
 
 
-async def load_demo_data(session: AsyncSession, secret_key: str) -> None:
+DEMO_TYPES = (
+    # name, default validity in months (None: never expires), uses an issue date
+    ("Driver's licence", 60),
+    ("First aid certificate", 36),
+    ("High-risk work licence", 60),
+    ("Working with children check", None),
+)
+# holder email, type name, issue date, then what happens to it
+DEMO_CREDENTIALS = (
+    ("wes@acme.example", "Driver's licence", date(2022, 3, 14), "approve"),
+    ("wes@acme.example", "High-risk work licence", date(2021, 12, 2), "approve"),
+    ("wes@acme.example", "First aid certificate", date(2023, 1, 20), "pending"),
+    ("riley@brightline.example", "First aid certificate", date(2020, 6, 1), "approve"),
+    ("riley@brightline.example", "Driver's licence", date(2024, 2, 29), "reject"),
+    ("kim@brightline.example", "Working with children check", date(2019, 9, 9), "approve"),
+    ("sam@northwind.example", "First aid certificate", date(2025, 11, 3), "archive"),
+)
+
+
+async def load_demo_data(
+    session: AsyncSession, secret_key: str, now: datetime | None = None
+) -> None:
     """Create the demo organization in `session` (an unscoped write transaction)."""
     organization = await identity.create_organization(session, DEMO_ORGANIZATION)
     org_id = organization.id
@@ -97,6 +125,7 @@ async def load_demo_data(session: AsyncSession, secret_key: str) -> None:
         )
         for name in COMPANIES
     }
+    users: dict[str, int] = {}
     for demo in USERS:
         user = await identity.create_user(
             session,
@@ -115,3 +144,45 @@ async def load_demo_data(session: AsyncSession, secret_key: str) -> None:
                 session, org_id, companies[demo.key_contact_of].id, user.id
             )
         await identity.issue_token(session, user, "demo token", demo_token(secret_key, demo))
+        users[demo.email] = user.id
+    await _load_demo_credentials(session, org_id, users, now or utcnow())
+
+
+async def _load_demo_credentials(
+    session: AsyncSession, org_id: int, users: dict[str, int], now: datetime
+) -> None:
+    admin = Viewer(
+        user_id=users[USERS[0].email],
+        organization_id=org_id,
+        token_id=0,
+        permissions=frozenset(Permission),
+        company_id=None,
+        managed_company_ids=frozenset(),
+        key_contact_company_ids=frozenset(),
+    )
+    type_ids = {}
+    for name, months in DEMO_TYPES:
+        changes = TypeChanges(
+            name=name,
+            never_expires=months is None,
+            expiry_date_rule=FieldRule.NOT_USED if months is None else None,
+            default_validity_months=months,
+        )
+        type_ids[name] = (await create_type(session, admin, changes, now)).id
+    for email, type_name, issued, outcome in DEMO_CREDENTIALS:
+        credential = await lifecycle.create_credential(
+            session,
+            admin,
+            type_ids[type_name],
+            users[email],
+            VersionDetails(issue_date=issued, credential_number=f"DEMO-{issued:%y%m%d}"),
+            now,
+        )
+        if outcome == "approve":
+            await lifecycle.approve(session, admin, credential.id, now)
+        elif outcome == "reject":
+            await lifecycle.reject(
+                session, admin, credential.id, "The photo is unreadable: upload a new one.", now
+            )
+        elif outcome == "archive":
+            await lifecycle.archive(session, admin, credential.id, now)
