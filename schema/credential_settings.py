@@ -9,6 +9,7 @@ from models.credential_settings import CredentialSettings as SettingsModel
 from resolvers.context import RequestContext
 from resolvers.mutations import run_mutation
 from schema.credential_errors import CredentialError
+from schema.unset import given
 from services.credentials.settings import update_settings
 
 
@@ -46,10 +47,6 @@ class CredentialSettingsPayload:
     errors: list[CredentialError] = strawberry.field(default_factory=list)
 
 
-def _given(value: object) -> object:
-    return None if value is UNSET else value
-
-
 @strawberry.type
 class CredentialSettingsMutations:
     @strawberry.mutation(description="Change the credential settings (CREDENTIALS_MANAGE).")
@@ -62,9 +59,9 @@ class CredentialSettingsMutations:
                 session,
                 viewer,
                 now,
-                approvals_required=_given(input.approvals_required),  # type: ignore[arg-type]
-                media_optional=_given(input.media_optional),  # type: ignore[arg-type]
-                expiring_soon_days=_given(input.expiring_soon_days),  # type: ignore[arg-type]
+                approvals_required=given(input.approvals_required),
+                media_optional=given(input.media_optional),
+                expiring_soon_days=given(input.expiring_soon_days),
             ),
         )
         if outcome.value is None:

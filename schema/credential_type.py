@@ -14,6 +14,7 @@ from resolvers.context import RequestContext
 from resolvers.mutations import run_mutation
 from schema.credential_errors import CredentialError
 from schema.ids import expect_id, local_ids
+from schema.unset import given
 from services.credentials import types as type_service
 
 FieldRuleEnum = strawberry.enum(
@@ -97,16 +98,13 @@ class UpdateCredentialTypeInput:
     never_expires: bool | None = UNSET
 
     def to_changes(self) -> type_service.TypeChanges:
-        def given(value: object) -> object:
-            return None if value is UNSET else value
-
         changes = type_service.TypeChanges(
-            name=given(self.name),  # type: ignore[arg-type]
-            description=given(self.description),  # type: ignore[arg-type]
-            issue_date_rule=given(self.issue_date_rule),  # type: ignore[arg-type]
-            expiry_date_rule=given(self.expiry_date_rule),  # type: ignore[arg-type]
-            media_rule=given(self.media_rule),  # type: ignore[arg-type]
-            never_expires=given(self.never_expires),  # type: ignore[arg-type]
+            name=given(self.name),
+            description=given(self.description),
+            issue_date_rule=given(self.issue_date_rule),
+            expiry_date_rule=given(self.expiry_date_rule),
+            media_rule=given(self.media_rule),
+            never_expires=given(self.never_expires),
         )
         if self.default_validity_months is not UNSET:
             changes.default_validity_months = self.default_validity_months
