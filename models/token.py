@@ -46,7 +46,7 @@ def touch_token(token_id: int, now: datetime, not_since: datetime) -> Update:
         update(ApiToken)
         .where(
             ApiToken.id == token_id,
-            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < not_since),
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= not_since),
         )
         .values(last_used_at=now)
     )

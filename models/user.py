@@ -29,6 +29,8 @@ class User(TenantOwned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    # casefold(name): case-insensitive search that SQL lower() gets wrong beyond ASCII.
+    name_key: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     email_key: Mapped[str] = mapped_column(String(320))  # lower(email): unique per organization
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -40,10 +42,21 @@ class User(TenantOwned, Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @validates("name")
+    def _keep_name_key(self, _: str, name: str) -> str:
+        self.name_key = name.strip().casefold()
+        return name
+
     @validates("email")
     def _keep_email_key(self, _: str, email: str) -> str:
         self.email_key = email.strip().casefold()
         return email
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (escape character backslash) matching `text` anywhere, any case."""
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def user_visibility(
@@ -66,11 +79,10 @@ class UserFilter:
     def clauses(self) -> list[ColumnElement[bool]]:
         clauses: list[ColumnElement[bool]] = []
         if self.search:
-            pattern = "%" + self.search.casefold().replace("%", r"\%").replace("_", r"\_") + "%"
             clauses.append(
                 or_(
-                    func.lower(User.name).like(pattern, escape="\\"),
-                    User.email_key.like(pattern, escape="\\"),
+                    User.name_key.like(contains_pattern(self.search), escape="\\"),
+                    User.email_key.like(contains_pattern(self.search), escape="\\"),
                 )
             )
         if self.company_ids is not None:

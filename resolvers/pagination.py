@@ -16,6 +16,7 @@ from resolvers.errors import BadInputError
 
 Row = TypeVar("Row")
 
+MAX_SQL_INTEGER = 2**31 - 1
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
@@ -33,12 +34,23 @@ def decode_cursor(cursor: str, shape: tuple[type, ...]) -> tuple[Any, ...]:
     if (
         not isinstance(key, list)
         or len(key) != len(shape)
-        or not all(
-            isinstance(v, t) and type(v) is not bool for v, t in zip(key, shape, strict=True)
-        )
+        or not all(_fits(v, t) for v, t in zip(key, shape, strict=True))
     ):
         raise BadInputError(f"'after' cursor {cursor!r} is not a cursor of this connection")
     return tuple(key)
+
+
+def _fits(value: object, kind: type) -> bool:
+    if type(value) is not kind:
+        return False
+    if isinstance(value, int):
+        return abs(value) <= MAX_SQL_INTEGER
+    return isinstance(value, str) and not has_control_characters(value)
+
+
+def has_control_characters(value: str) -> bool:
+    """Databases reject NUL, and no name or email holds any control character."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in value)
 
 
 def check_page_size(first: int) -> int:

@@ -12,8 +12,8 @@ from models.user import (
     user_visibility,
 )
 from resolvers.context import RequestContext
-from resolvers.errors import NotAuthenticatedError
-from resolvers.pagination import Page, check_page_size, decode_cursor
+from resolvers.errors import BadInputError, NotAuthenticatedError
+from resolvers.pagination import Page, check_page_size, decode_cursor, has_control_characters
 
 
 async def resolve_me(info: Info[RequestContext, None]) -> User:
@@ -39,6 +39,8 @@ async def resolve_users_page(
     context = info.context
     viewer = context.require_viewer()
     first = check_page_size(first)
+    if user_filter.search is not None and has_control_characters(user_filter.search):
+        raise BadInputError("'search' must not contain control characters")
     position = decode_cursor(after, (str, int)) if after is not None else None
     visible = user_visibility(viewer.user_id, viewer.sees_all_users, viewer.overseen_company_ids)
     async with context.read() as session:

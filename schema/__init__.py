@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 import strawberry
-from graphql import lexicographic_sort_schema, print_schema
+from graphql import GraphQLError, lexicographic_sort_schema, print_schema
 from strawberry import Schema
 from strawberry.extensions import (
     ParserCache,
@@ -13,17 +13,15 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from schema.company import CompanyType
-from schema.credential import CredentialNode, CredentialVersionNode
 from schema.credential_mutations import CredentialMutations
 from schema.credential_settings import CredentialSettingsMutations
-from schema.credential_type import CredentialTypeMutations, CredentialTypeNode
+from schema.credential_type import CredentialTypeMutations
 from schema.errors import MaskUnexpectedErrors
 from schema.introspection import IntrospectionPolicy
-from schema.organization import OrganizationType
+from schema.node import NODE_TYPES
 from schema.query import Query
-from schema.user import UserType
 
 
 @strawberry.type
@@ -31,10 +29,17 @@ class Mutation(CredentialTypeMutations, CredentialMutations, CredentialSettingsM
     pass
 
 
+class CredentialsSchema(Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log nothing here: client mistakes are not the operator's, and bugs are logged
+        once, with the error id the client sees, by MaskUnexpectedErrors."""
+
+
 @functools.cache
 def build_schema() -> Schema:
-    """The schema, built once per process and flag: Strawberry's relay fields bind their
-    resolvers to the type classes when a schema is built, so they cannot be built twice."""
+    """The schema, built once per process: building is slow and its result immutable."""
     extensions: list[type[SchemaExtension]] = [
         # Dashboards repeat the same documents: parse and validate each once.
         ParserCache,
@@ -42,17 +47,10 @@ def build_schema() -> Schema:
         MaskUnexpectedErrors,
         IntrospectionPolicy,
     ]
-    return Schema(
+    return CredentialsSchema(
         query=Query,
         mutation=Mutation,
-        types=[
-            UserType,
-            CompanyType,
-            OrganizationType,
-            CredentialTypeNode,
-            CredentialNode,
-            CredentialVersionNode,
-        ],
+        types=list(NODE_TYPES.values()),
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -12,6 +12,7 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.user import resolve_me, resolve_users_page
 from schema.company import CompanyType
 from schema.credential_queries import CredentialQueries
+from schema.node import resolve_global_ids
 from schema.organization import OrganizationType
 from schema.pagination import Connection
 from schema.user import UserFilterInput, UserType
@@ -19,12 +20,20 @@ from schema.user import UserFilterInput, UserType
 
 @strawberry.type
 class Query(CredentialQueries):
-    node: relay.Node | None = relay.node(
+    @strawberry.field(
         description="Any object by its global id; null if it does not exist or is not visible."
     )
-    nodes: list[relay.Node | None] = relay.node(
-        description="Objects by global id, in order; null for each one missing or not visible."
+    async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> relay.Node | None:
+        return (await resolve_global_ids(info, [id]))[0]
+
+    @strawberry.field(
+        description="Objects by global id, in order; null for each one missing or not "
+        "visible. At most 100 ids."
     )
+    async def nodes(
+        self, info: Info[RequestContext, None], ids: list[strawberry.ID]
+    ) -> list[relay.Node | None]:
+        return await resolve_global_ids(info, ids)
 
     @strawberry.field(description="The user the API token belongs to.")
     async def me(self, info: Info[RequestContext, None]) -> UserType:

@@ -12,16 +12,22 @@ from services.tokens import parse_bearer
 from services.viewer import Viewer
 
 
-async def authenticate(
-    database: Database, authorization: object, now: Callable[[], datetime]
-) -> Viewer | None:
-    """The viewer for an `Authorization` value ("Bearer <token>" or the bare token on a
-    WebSocket payload); None when it is missing, malformed, unknown or revoked."""
-    if not isinstance(authorization, str):
+def token_from_connection_params(params: dict[str, object]) -> str | None:
+    """The token of a graphql-transport-ws `connection_init` payload's `Authorization`
+    key: "Bearer <token>", or the bare token as some WebSocket clients send it."""
+    value = params.get("Authorization")
+    if not isinstance(value, str):
         return None
-    token = parse_bearer(authorization)
-    if token is None and " " not in authorization.strip():
-        token = parse_bearer("Bearer " + authorization)
+    if " " not in value.strip():
+        value = "Bearer " + value
+    return parse_bearer(value)
+
+
+async def authenticate(
+    database: Database, token: str | None, now: Callable[[], datetime]
+) -> Viewer | None:
+    """The viewer a token stands for; None when it is missing, unknown or revoked, or its
+    user inactive."""
     if token is None:
         return None
     async with database.read(unscoped()) as session:

@@ -17,10 +17,11 @@ from strawberry.types.unset import UnsetType
 
 from resolvers.context import RequestContext
 from resolvers.errors import NotAuthenticatedError
-from server.auth import authenticate
+from server.auth import authenticate, token_from_connection_params
 from server.database import Database
 from server.request_id import request_id_of
 from server.settings import Settings
+from services.tokens import parse_bearer
 
 
 def _unauthenticated() -> Response:
@@ -65,9 +66,8 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         if scope["type"] == "http":
             request = Request(scope, receive)
             if not (self.graphql_ide and _asks_for_ide(request)):
-                viewer = await authenticate(
-                    self.database, request.headers.get("authorization"), self.clock
-                )
+                token = parse_bearer(request.headers.get("authorization"))
+                viewer = await authenticate(self.database, token, self.clock)
                 if viewer is None:
                     await _unauthenticated()(scope, receive, send)
                     return
@@ -88,8 +88,8 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         )
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
-        params = context.connection_params or {}
-        viewer = await authenticate(self.database, params.get("Authorization"), self.clock)
+        token = token_from_connection_params(context.connection_params or {})
+        viewer = await authenticate(self.database, token, self.clock)
         if viewer is None:
             raise ConnectionRejectionError()
         context.viewer = viewer

@@ -58,6 +58,7 @@ def upgrade() -> None:
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name_key', sa.String(length=200), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('email_key', sa.String(length=320), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
