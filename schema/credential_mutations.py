@@ -8,14 +8,14 @@ from datetime import date, datetime
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry import UNSET, Info, relay
+from strawberry import UNSET, Info
 
 from models.credential import Credential
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
 from schema.credential import CredentialNode
 from schema.credential_errors import CredentialError
-from schema.ids import expect_id
+from schema.ids import key_of
 from services.credentials import lifecycle
 from services.credentials.errors import CredentialErrorCode
 from services.credentials.validation import VersionDetails
@@ -27,8 +27,8 @@ MAX_BULK_IDS = 100
 
 @strawberry.input
 class CreateCredentialInput:
-    type_id: relay.GlobalID
-    holder_id: relay.GlobalID = strawberry.field(
+    type_id: strawberry.ID
+    holder_id: strawberry.ID = strawberry.field(
         description="The user the credential belongs to: yourself, or someone you manage."
     )
     issue_date: date | None = None
@@ -41,7 +41,7 @@ class CreateCredentialInput:
 
 @strawberry.input
 class AddCredentialVersionInput:
-    credential_id: relay.GlobalID
+    credential_id: strawberry.ID
     issue_date: date | None = None
     expiry_date: date | None = None
     credential_number: str | None = None
@@ -52,7 +52,7 @@ class AddCredentialVersionInput:
 
 @strawberry.input(description="Fields left out keep their values; null clears one.")
 class EditLatestCredentialVersionInput:
-    credential_id: relay.GlobalID
+    credential_id: strawberry.ID
     expected_revision: int = strawberry.field(
         description="The credential's revision you read: a concurrent change gives CONFLICT."
     )
@@ -77,13 +77,13 @@ class CredentialPayload:
 
 @strawberry.type
 class DeleteCredentialPayload:
-    deleted_id: relay.GlobalID | None = None
+    deleted_id: strawberry.ID | None = None
     errors: list[CredentialError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class BulkCredentialResult:
-    id: relay.GlobalID
+    id: strawberry.ID
     ok: bool
     credential: CredentialNode | None = strawberry.field(
         description="The credential after the change; null when deleted or refused."
@@ -106,11 +106,11 @@ Work = Callable[[AsyncSession, Viewer, datetime], Awaitable[Credential]]
 
 async def _credential_mutation(
     info: Info[RequestContext, None],
-    global_id: relay.GlobalID,
+    global_id: strawberry.ID,
     field: str,
     work: Callable[[int], Work],
 ) -> CredentialPayload:
-    credential_id = expect_id(global_id, "Credential")
+    credential_id = key_of(global_id, "Credential")
     if credential_id is None:
         return CredentialPayload(errors=[CredentialError.not_found(field)])
     outcome = await run_mutation(info, work(credential_id))
@@ -127,7 +127,7 @@ BulkAction = Callable[[AsyncSession, Viewer, int, datetime], Awaitable[object]]
 
 
 async def _bulk(
-    info: Info[RequestContext, None], ids: list[relay.GlobalID], action: BulkAction
+    info: Info[RequestContext, None], ids: list[strawberry.ID], action: BulkAction
 ) -> BulkCredentialPayload:
     if len(ids) > MAX_BULK_IDS:
         error = CredentialError(
@@ -136,8 +136,7 @@ async def _bulk(
             message=f"At most {MAX_BULK_IDS} ids at once; got {len(ids)}.",
         )
         return BulkCredentialPayload(results=[], errors=[error])
-    distinct = {str(g): g for g in ids}
-    keys = {text: expect_id(g, "Credential") for text, g in distinct.items()}
+    keys = {given: key_of(given, "Credential") for given in dict.fromkeys(ids)}
     valid = [key for key in keys.values() if key is not None]
 
     async def apply(
@@ -152,8 +151,7 @@ async def _bulk(
     loader = info.context.loaders.credentials.credential_by_id
     after = {c.id: c for c in await loader.load_many(valid) if c is not None}
     results = []
-    for text, global_id in distinct.items():
-        key = keys[text]
+    for global_id, key in keys.items():
         if key is None or key not in refusals:
             errors = [CredentialError.not_found("ids")]
         else:
@@ -180,8 +178,8 @@ class CredentialMutations:
     async def create_credential(
         self, info: Info[RequestContext, None], input: CreateCredentialInput
     ) -> CredentialPayload:
-        type_id = expect_id(input.type_id, "CredentialType")
-        holder_id = expect_id(input.holder_id, "User")
+        type_id = key_of(input.type_id, "CredentialType")
+        holder_id = key_of(input.holder_id, "User")
         if type_id is None:
             return CredentialPayload(
                 errors=[CredentialError.not_found("typeId", "Credential type")]
@@ -233,7 +231,7 @@ class CredentialMutations:
         description="Approve the latest version (CREDENTIALS_MANAGE, not your own). Final."
     )
     async def approve_credential(
-        self, info: Info[RequestContext, None], id: relay.GlobalID
+        self, info: Info[RequestContext, None], id: strawberry.ID
     ) -> CredentialPayload:
         return await _credential_mutation(
             info,
@@ -247,7 +245,7 @@ class CredentialMutations:
         "to resubmit (CREDENTIALS_MANAGE, not your own)."
     )
     async def reject_credential(
-        self, info: Info[RequestContext, None], id: relay.GlobalID, reason: str
+        self, info: Info[RequestContext, None], id: strawberry.ID, reason: str
     ) -> CredentialPayload:
         return await _credential_mutation(
             info,
@@ -260,7 +258,7 @@ class CredentialMutations:
         description="Archive: no expiry notifications, no edits, no reviews until restored."
     )
     async def archive_credential(
-        self, info: Info[RequestContext, None], id: relay.GlobalID
+        self, info: Info[RequestContext, None], id: strawberry.ID
     ) -> CredentialPayload:
         return await _credential_mutation(
             info,
@@ -271,7 +269,7 @@ class CredentialMutations:
 
     @strawberry.mutation
     async def restore_credential(
-        self, info: Info[RequestContext, None], id: relay.GlobalID
+        self, info: Info[RequestContext, None], id: strawberry.ID
     ) -> CredentialPayload:
         return await _credential_mutation(
             info,
@@ -285,9 +283,9 @@ class CredentialMutations:
         "media go; an organization audit entry remains. Needs confirm: true."
     )
     async def delete_credential(
-        self, info: Info[RequestContext, None], id: relay.GlobalID, confirm: bool
+        self, info: Info[RequestContext, None], id: strawberry.ID, confirm: bool
     ) -> DeleteCredentialPayload:
-        credential_id = expect_id(id, "Credential")
+        credential_id = key_of(id, "Credential")
         if credential_id is None:
             return DeleteCredentialPayload(errors=[CredentialError.not_found("id")])
         outcome = await run_mutation(
@@ -300,13 +298,13 @@ class CredentialMutations:
 
     @strawberry.mutation(description=f"Archive up to {MAX_BULK_IDS} credentials; reports per id.")
     async def archive_credentials(
-        self, info: Info[RequestContext, None], ids: list[relay.GlobalID]
+        self, info: Info[RequestContext, None], ids: list[strawberry.ID]
     ) -> BulkCredentialPayload:
         return await _bulk(info, ids, lifecycle.archive)
 
     @strawberry.mutation(description=f"Restore up to {MAX_BULK_IDS} credentials; reports per id.")
     async def restore_credentials(
-        self, info: Info[RequestContext, None], ids: list[relay.GlobalID]
+        self, info: Info[RequestContext, None], ids: list[strawberry.ID]
     ) -> BulkCredentialPayload:
         return await _bulk(info, ids, lifecycle.restore)
 
@@ -315,7 +313,7 @@ class CredentialMutations:
         "reports per id. Needs confirm: true."
     )
     async def delete_credentials(
-        self, info: Info[RequestContext, None], ids: list[relay.GlobalID], confirm: bool
+        self, info: Info[RequestContext, None], ids: list[strawberry.ID], confirm: bool
     ) -> BulkCredentialPayload:
         return await _bulk(
             info,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import Info, relay
+from strawberry import Info
 
 from models.credential_queries import ArchivedFilter, CredentialFilter
 from resolvers.context import RequestContext
@@ -17,7 +17,7 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE
 from schema.credential import CredentialNode
 from schema.credential_settings import CredentialSettings
 from schema.credential_type import CredentialTypeNode
-from schema.ids import expect_id
+from schema.ids import key_of
 from schema.pagination import Connection
 
 ArchivedFilterEnum = strawberry.enum(
@@ -29,15 +29,15 @@ ArchivedFilterEnum = strawberry.enum(
 
 @strawberry.input
 class CredentialFilterInput:
-    type_ids: list[relay.GlobalID] | None = None
-    holder_ids: list[relay.GlobalID] | None = None
+    type_ids: list[strawberry.ID] | None = None
+    holder_ids: list[strawberry.ID] | None = None
     archived: ArchivedFilterEnum = ArchivedFilter.EXCLUDE  # type: ignore[valid-type]
 
     def to_filter(self) -> CredentialFilter:
-        def keys(ids: list[relay.GlobalID] | None, type_name: str) -> list[int] | None:
+        def keys(ids: list[strawberry.ID] | None, type_name: str) -> list[int] | None:
             if ids is None:
                 return None
-            return [k for g in ids if (k := expect_id(g, type_name)) is not None]
+            return [key for given in ids if (key := key_of(given, type_name)) is not None]
 
         return CredentialFilter(
             type_ids=keys(self.type_ids, "CredentialType"),
@@ -58,9 +58,9 @@ class CredentialQueries:
 
     @strawberry.field(description="A credential; null if it does not exist or is not visible.")
     async def credential(
-        self, info: Info[RequestContext, None], id: relay.GlobalID
+        self, info: Info[RequestContext, None], id: strawberry.ID
     ) -> CredentialNode | None:
-        found = await resolve_credentials_by_id(info, [expect_id(id, "Credential")])
+        found = await resolve_credentials_by_id(info, [key_of(id, "Credential")])
         return CredentialNode.from_model(found[0]) if found[0] is not None else None
 
     @strawberry.field(

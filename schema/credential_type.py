@@ -13,7 +13,7 @@ from models.credential_type import FieldRule
 from resolvers.context import RequestContext
 from resolvers.mutations import run_mutation
 from schema.credential_errors import CredentialError
-from schema.ids import expect_id, local_ids
+from schema.ids import key_of, local_ids
 from schema.unset import given
 from services.credentials import types as type_service
 
@@ -119,7 +119,7 @@ class CredentialTypePayload:
 
 @strawberry.type
 class DeleteCredentialTypePayload:
-    deleted_id: relay.GlobalID | None = None
+    deleted_id: strawberry.ID | None = None
     errors: list[CredentialError] = strawberry.field(default_factory=list)
 
 
@@ -148,10 +148,10 @@ class CredentialTypeMutations:
     async def update_credential_type(
         self,
         info: Info[RequestContext, None],
-        id: relay.GlobalID,
+        id: strawberry.ID,
         input: UpdateCredentialTypeInput,
     ) -> CredentialTypePayload:
-        type_id = expect_id(id, "CredentialType")
+        type_id = key_of(id, "CredentialType")
         if type_id is None:
             return _payload(None, [CredentialError.not_found("id", "Credential type")])
         changes = input.to_changes()
@@ -168,9 +168,9 @@ class CredentialTypeMutations:
     async def delete_credential_type(
         self,
         info: Info[RequestContext, None],
-        id: relay.GlobalID,
+        id: strawberry.ID,
     ) -> DeleteCredentialTypePayload:
-        type_id = expect_id(id, "CredentialType")
+        type_id = key_of(id, "CredentialType")
         if type_id is None:
             return DeleteCredentialTypePayload(
                 errors=[CredentialError.not_found("id", "Credential type")]

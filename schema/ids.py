@@ -30,6 +30,13 @@ def expect_id(global_id: GlobalID, type_name: str) -> int | None:
     return local_key(global_id.node_id)
 
 
+def key_of(value: str, type_name: str) -> int | None:
+    """The key of a global id as clients send it, if it names an object of that type;
+    None otherwise (the caller answers "not found", as for an object the viewer cannot see)."""
+    global_id = parse_global_id(value)
+    return expect_id(global_id, type_name) if global_id is not None else None
+
+
 def parse_global_id(value: str) -> GlobalID | None:
     """A global id as clients send it; None when it is not one (it is then not found)."""
     try:

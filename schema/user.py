@@ -14,7 +14,7 @@ from models.user import User as UserModel
 from models.user import UserFilter
 from resolvers.context import RequestContext
 from resolvers.user import resolve_users_by_id
-from schema.ids import local_ids
+from schema.ids import key_of, local_ids
 from schema.permissions import IsSelfOrUsersManager
 
 if TYPE_CHECKING:
@@ -72,12 +72,12 @@ class UserFilterInput:
     search: str | None = strawberry.field(
         default=None, description="Part of the name or email, any case."
     )
-    company_ids: list[relay.GlobalID] | None = None
+    company_ids: list[strawberry.ID] | None = None
     is_active: bool | None = None
 
     def to_filter(self) -> UserFilter:
         company_ids = None
         if self.company_ids is not None:
-            keys = local_ids(g.node_id for g in self.company_ids if g.type_name == "Company")
+            keys = [key_of(given, "Company") for given in self.company_ids]
             company_ids = [key for key in keys if key is not None]
         return UserFilter(search=self.search, company_ids=company_ids, is_active=self.is_active)
