@@ -14,15 +14,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from models.base import utcnow
+from models.locks import hold_setup_lock
 from models.tenancy import unscoped
 from schema import build_schema
-from server.broker import broker_reachable, create_broadcast
+from server.broker import BroadcastConnection
 from server.database import Database
 from server.graphql_view import GraphQLEndpoint
 from server.migrations import pending_migrations, upgrade_to_head
 from server.request_id import RequestIdMiddleware
 from server.settings import Settings
-from services.demo import USERS, demo_loaded, demo_token, load_demo_data
+from services.demo import USERS, demo_loaded, demo_token, ensure_demo_tokens, load_demo_data
 
 logger = logging.getLogger("credentials.app")
 
@@ -30,9 +31,6 @@ logger = logging.getLogger("credentials.app")
 async def prepare_database(database: Database, settings: Settings) -> None:
     """Migrate the embedded SQLite database; elsewhere migrations are a deploy step."""
     if settings.is_sqlite:
-        path = settings.sqlite_path()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
         await upgrade_to_head(database)
     elif pending := await pending_migrations(database):
         raise RuntimeError(
@@ -41,9 +39,13 @@ async def prepare_database(database: Database, settings: Settings) -> None:
         )
     if settings.load_demo_data:
         async with database.transaction(unscoped()) as session:
+            connection = await session.connection()
+            await connection.run_sync(hold_setup_lock)
             if not await demo_loaded(session):
                 await load_demo_data(session, settings.secret_key)
                 logger.info("loaded the demo organization")
+            else:
+                await ensure_demo_tokens(session, settings.secret_key)
         _print_demo_tokens(settings)
 
 
@@ -62,24 +64,24 @@ def create_app(
     database = Database(
         settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
-    broadcast = create_broadcast(settings.broadcast_url)
+    broadcast = BroadcastConnection(settings.broadcast_url)
     endpoint = GraphQLEndpoint(build_schema(), database, settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await prepare_database(database, settings)
-        await broadcast.connect()
         try:
+            await prepare_database(database, settings)
+            broadcast.start()
             yield
         finally:
-            await broadcast.disconnect()
+            await broadcast.stop()
             await database.dispose()
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        checks = {"database": True, "broadcast": await broker_reachable(settings.broadcast_url)}
+        checks = {"database": True, "broadcast": await broadcast.ready()}
         try:
             await database.ping()
         except Exception:  # any failure to answer means not ready; the reason is logged
@@ -102,5 +104,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.database = database
+    app.state.broadcast = broadcast
     app.state.settings = settings
     return app

@@ -15,7 +15,7 @@ from services.viewer import Viewer
 def token_from_connection_params(params: dict[str, object]) -> str | None:
     """The token of a graphql-transport-ws `connection_init` payload's `Authorization`
     key: "Bearer <token>", or the bare token as some WebSocket clients send it."""
-    value = params.get("Authorization")
+    value = next((v for k, v in params.items() if k.lower() == "authorization"), None)
     if not isinstance(value, str):
         return None
     if " " not in value.strip():

@@ -19,7 +19,7 @@ from models.base import utcnow
 from models.tenancy import unscoped
 from models.user import User
 from server.database import Database
-from server.migrations import upgrade_to_head
+from server.migrations import pending_migrations, upgrade_to_head
 from server.settings import Settings, SettingsError
 from services import identity
 from services.errors import DomainError
@@ -36,10 +36,19 @@ async def _in_transaction(
 ) -> dict[str, Any]:
     database = Database(settings.database_url)
     try:
+        await _require_migrated(database)
         async with database.transaction(unscoped()) as session:
             return await work(session)
     finally:
         await database.dispose()
+
+
+async def _require_migrated(database: Database) -> None:
+    if pending := await pending_migrations(database):
+        raise SettingsError(
+            f"the database schema is not up to date ({', '.join(pending)}): "
+            "run `python -m server migrate` first"
+        )
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -47,10 +56,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from server.app import create_app
 
+    if not settings.is_sqlite:  # SQLite is migrated at start-up; elsewhere it is a deploy step
+
+        async def check() -> None:
+            database = Database(settings.database_url)
+            try:
+                await _require_migrated(database)
+            finally:
+                await database.dispose()
+
+        asyncio.run(check())
+
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.host,
-        port=args.port or settings.port,
+        port=settings.port if args.port is None else args.port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )

@@ -8,14 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from models.locks import hold_setup_lock
 from server.database import Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-# Any constant will do: it only has to be the same for every instance of this service.
-_MIGRATION_LOCK_KEY = 7_415_020_113
 
 
 def alembic_config() -> Config:
@@ -25,15 +23,17 @@ def alembic_config() -> Config:
 
 
 def _upgrade(connection: Connection, config: Config) -> None:
-    if connection.dialect.name == "postgresql":
-        # Instances starting together must not run the same migration twice.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+    # Instances starting together must not run the same migration twice.
+    hold_setup_lock(connection)
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
 
 
 async def upgrade_to_head(database: Database) -> None:
     """Apply every pending migration in one transaction (SQLite takes the write lock)."""
+    sqlite_file = database.engine.url.database if database.is_sqlite else None
+    if sqlite_file and sqlite_file != ":memory:":
+        Path(sqlite_file).parent.mkdir(parents=True, exist_ok=True)
     async with database.write_engine.begin() as connection:
         await connection.run_sync(_upgrade, alembic_config())
 

@@ -30,7 +30,8 @@ class RequestIdMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                message.setdefault("headers", [])
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
             await send(message)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_SECRET_KEY = "insecure-development-secret-change-me"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/credentials.db"
@@ -67,6 +68,26 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
+BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _broadcast_url(url: str) -> str:
+    if urlsplit(url).scheme not in BROADCAST_SCHEMES:
+        raise SettingsError(
+            f"BROADCAST_URL {url!r} is not supported: use memory://, redis://host:6379/0 "
+            "or postgres://user@host/database"
+        )
+    return url
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL={raw!r} is not a level: use one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -89,7 +110,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        raw_environment = env.get("ENVIRONMENT", "dev").strip().lower()
+        raw_environment = (env.get("ENVIRONMENT") or "dev").strip().lower()
         try:
             environment = Environment(raw_environment)
         except ValueError:
@@ -99,7 +120,7 @@ class Settings:
         dev = environment is Environment.DEV
         return cls(
             database_url=normalize_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
-            broadcast_url=env.get("BROADCAST_URL") or "memory://",
+            broadcast_url=_broadcast_url(env.get("BROADCAST_URL") or "memory://"),
             host=env.get("HOST") or "127.0.0.1",
             port=_int(env, "PORT", 8000, minimum=1),
             environment=environment,
@@ -109,7 +130,7 @@ class Settings:
             allowed_origins=_list(env, "ALLOWED_ORIGINS"),
             load_demo_data=_bool(env, "LOAD_DEMO_DATA", dev),
             sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", 15_000),
-            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            log_level=_log_level(env.get("LOG_LEVEL") or "INFO"),
         )
 
     def check_production_ready(self) -> None:

@@ -16,11 +16,13 @@ from models.base import utcnow
 from models.credential_type import FieldRule
 from models.organization import Organization
 from models.permission import Permission
+from models.token import ApiToken
+from models.user import User
 from services import identity
 from services.credentials import lifecycle
 from services.credentials.types import TypeChanges, create_type
 from services.credentials.validation import VersionDetails
-from services.tokens import derive_token
+from services.tokens import derive_token, token_digest
 from services.viewer import Viewer
 
 DEMO_ORGANIZATION = "Northwind Construction (demo)"
@@ -107,6 +109,24 @@ DEMO_CREDENTIALS = (
     ("kim@brightline.example", "Working with children check", date(2019, 9, 9), "approve"),
     ("sam@northwind.example", "First aid certificate", date(2025, 11, 3), "archive"),
 )
+
+
+async def ensure_demo_tokens(session: AsyncSession, secret_key: str) -> None:
+    """Give each demo user the token derived from the current secret key (after SECRET_KEY
+    changed, the printed tokens must still work)."""
+    for demo in USERS:
+        token = demo_token(secret_key, demo)
+        if await session.scalar(
+            select(ApiToken.id).where(ApiToken.token_hash == token_digest(token))
+        ):
+            continue
+        user = await session.scalar(
+            select(User)
+            .join(Organization, Organization.id == User.organization_id)
+            .where(Organization.name == DEMO_ORGANIZATION, User.email_key == demo.email)
+        )
+        if user is not None:
+            await identity.issue_token(session, user, "demo token", token)
 
 
 async def load_demo_data(

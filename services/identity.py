@@ -50,6 +50,15 @@ async def create_organization(session: AsyncSession, name: str) -> Organization:
     return organization
 
 
+async def require_organization(session: AsyncSession, organization_id: int) -> Organization:
+    organization = await session.get(Organization, organization_id)
+    if organization is None:
+        raise DomainError(
+            IdentityErrorCode.NOT_FOUND, f"no organization {organization_id}", "organization"
+        )
+    return organization
+
+
 def parse_permissions(names: Iterable[str]) -> list[Permission]:
     granted: list[Permission] = []
     for name in names:
@@ -70,6 +79,7 @@ def parse_permissions(names: Iterable[str]) -> list[Permission]:
 async def create_permission_set(
     session: AsyncSession, organization_id: int, name: str, permissions: Iterable[str]
 ) -> PermissionSet:
+    await require_organization(session, organization_id)
     name = _required(name, "name")
     existing = await session.scalar(
         select(PermissionSet.id).where(
@@ -98,6 +108,7 @@ async def create_company(
     contact_email: str | None = None,
     contact_phone: str | None = None,
 ) -> Company:
+    await require_organization(session, organization_id)
     name = _required(name, "name")
     existing = await session.scalar(
         select(Company.id).where(
@@ -143,6 +154,7 @@ async def create_user(
     permission_set_id: int | None = None,
     is_active: bool = True,
 ) -> User:
+    await require_organization(session, organization_id)
     name = _required(name, "name")
     email = _required(email, "email", 320)
     if not _EMAIL.match(email):

@@ -1,0 +1,334 @@
+"""Settings from the environment: defaults, URL spellings, production rules, and messages
+that name the variable to fix; and the real process refusing to serve prod on dev secrets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from server.settings import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_SECRET_KEY,
+    Environment,
+    Settings,
+    SettingsError,
+    normalize_database_url,
+)
+from tests.server.process import ROOT, free_port, is_listening, service_env
+
+STRONG_SECRET = "s" * 32
+PROD = {"ENVIRONMENT": "prod", "SECRET_KEY": STRONG_SECRET}
+
+
+# --- defaults ------------------------------------------------------------------------------
+
+
+def test_an_empty_environment_gives_the_embedded_development_defaults() -> None:
+    # Given no settings in the environment
+    # When settings are read
+    settings = Settings.from_env({})
+
+    # Then they run the embedded default: SQLite file, in-process broadcast, dev conveniences
+    assert settings == Settings()
+    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite+aiosqlite:///var/credentials.db"
+    assert settings.broadcast_url == "memory://"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.environment is Environment.DEV
+    assert settings.secret_key == DEFAULT_SECRET_KEY
+    assert settings.graphiql
+    assert settings.introspection
+    assert settings.load_demo_data
+    assert settings.allowed_origins == ()
+    assert settings.sqlite_busy_timeout_ms == 15_000
+    assert settings.log_level == "INFO"
+    assert settings.is_sqlite
+    assert settings.sqlite_path() == Path("var/credentials.db")
+    settings.check_production_ready()  # dev runs on dev defaults
+
+
+def test_empty_values_mean_the_default() -> None:
+    # Given every variable set but empty (as `VAR=` in a compose file leaves it)
+    env = {field.name.upper(): "" for field in fields(Settings) if field.name != "environment"}
+
+    # When settings are read
+    settings = Settings.from_env(env)
+
+    # Then each falls back to its default
+    assert settings == Settings()
+
+
+def test_an_empty_environment_variable_means_dev() -> None:
+    # Given ENVIRONMENT set but empty
+    # When settings are read
+    settings = Settings.from_env({"ENVIRONMENT": ""})
+
+    # Then it means the default, dev, like every other empty variable
+    assert settings.environment is Environment.DEV
+
+
+def test_values_are_read_and_tidied() -> None:
+    # Given explicit values, some loosely written
+    env = {
+        "HOST": "0.0.0.0",
+        "PORT": "9000",
+        "BROADCAST_URL": "redis://127.0.0.1:6379/0",
+        "ALLOWED_ORIGINS": " https://a.example ,https://b.example,, ",
+        "SQLITE_BUSY_TIMEOUT_MS": "0",
+        "LOG_LEVEL": "debug",
+        "SECRET_KEY": "a-dev-key",
+    }
+
+    # When settings are read
+    settings = Settings.from_env(env)
+
+    # Then they are kept, lists split and trimmed, the log level upper-cased
+    assert (settings.host, settings.port) == ("0.0.0.0", 9000)
+    assert settings.broadcast_url == "redis://127.0.0.1:6379/0"
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
+    assert settings.sqlite_busy_timeout_ms == 0
+    assert settings.log_level == "DEBUG"
+    assert settings.secret_key == "a-dev-key"
+
+
+# --- DATABASE_URL --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "normalized"),
+    [
+        ("sqlite:///relative/x.db", "sqlite+aiosqlite:///relative/x.db"),
+        ("sqlite:////absolute/x.db", "sqlite+aiosqlite:////absolute/x.db"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("postgres://app@db:5432/credentials", "postgresql+asyncpg://app@db:5432/credentials"),
+        ("postgresql://app@db:5432/credentials", "postgresql+asyncpg://app@db:5432/credentials"),
+        (
+            "postgresql://app:secret@db/credentials?sslmode=require",
+            "postgresql+asyncpg://app:secret@db/credentials?sslmode=require",
+        ),
+        ("postgresql+asyncpg://app@db/credentials", "postgresql+asyncpg://app@db/credentials"),
+    ],
+)
+def test_database_url_spellings_are_normalized_to_the_async_drivers(
+    given: str, normalized: str
+) -> None:
+    # Given a DATABASE_URL as operators usually write it
+    # When settings are read
+    settings = Settings.from_env({"DATABASE_URL": given})
+
+    # Then the URL names the async driver the service runs on
+    assert settings.database_url == normalized == normalize_database_url(normalized)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "mysql://app@db/credentials",
+        "postgresql+psycopg://app@db/credentials",
+        "sqlite://",
+        "credentials.db",
+        "SQLITE:///x.db",
+    ],
+)
+def test_an_unsupported_database_url_is_refused_naming_the_variable(given: str) -> None:
+    # Given a DATABASE_URL this service cannot use
+    # When settings are read
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"DATABASE_URL": given})
+
+    # Then the message names the variable, repeats the value and shows what works
+    message = str(refused.value)
+    assert message.startswith("DATABASE_URL")
+    assert repr(given) in message
+    assert "sqlite:///" in message
+    assert "postgresql://" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite:///var/x.db", Path("var/x.db")),
+        ("sqlite:////srv/data/x.db", Path("/srv/data/x.db")),
+        ("sqlite+aiosqlite:///:memory:", None),
+        ("postgresql://app@db/credentials", None),
+    ],
+)
+def test_sqlite_path_is_the_file_to_create(url: str, path: Path | None) -> None:
+    assert Settings.from_env({"DATABASE_URL": url}).sqlite_path() == path
+
+
+# --- production ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["prod", "PROD", " Prod "])
+def test_prod_turns_the_development_conveniences_off(spelling: str) -> None:
+    # Given production with a strong secret
+    # When settings are read
+    settings = Settings.from_env({**PROD, "ENVIRONMENT": spelling})
+
+    # Then no IDE, no introspection, no demo data, and it may run
+    assert settings.environment is Environment.PROD
+    assert not settings.graphiql
+    assert not settings.introspection
+    assert not settings.load_demo_data
+    settings.check_production_ready()
+
+
+def test_prod_can_turn_graphiql_and_introspection_back_on() -> None:
+    # Given production that asks for the IDE and introspection explicitly
+    # When settings are read
+    settings = Settings.from_env({**PROD, "GRAPHIQL": "true", "INTROSPECTION": "true"})
+
+    # Then it gets them, and may still run
+    assert settings.graphiql
+    assert settings.introspection
+    settings.check_production_ready()
+
+
+def test_dev_can_turn_graphiql_introspection_and_demo_data_off() -> None:
+    settings = Settings.from_env(
+        {"GRAPHIQL": "false", "INTROSPECTION": "0", "LOAD_DEMO_DATA": "off"}
+    )
+    assert (settings.graphiql, settings.introspection, settings.load_demo_data) == (
+        False,
+        False,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param(None, id="unset"),
+        pytest.param(DEFAULT_SECRET_KEY, id="the-development-default"),
+        pytest.param("s" * 31, id="31-characters"),
+    ],
+)
+def test_prod_refuses_a_weak_secret_key(secret: str | None) -> None:
+    # Given production with no secret, the development one, or one too short
+    env = {"ENVIRONMENT": "prod"}
+    if secret is not None:
+        env["SECRET_KEY"] = secret
+    settings = Settings.from_env(env)
+
+    # When it is checked before serving
+    with pytest.raises(SettingsError) as refused:
+        settings.check_production_ready()
+
+    # Then it is refused, naming the variable and how to make a good value
+    assert "SECRET_KEY" in str(refused.value)
+    assert "32 characters" in str(refused.value)
+
+
+def test_prod_accepts_a_secret_key_of_32_characters() -> None:
+    Settings.from_env(PROD).check_production_ready()
+
+
+def test_prod_refuses_demo_data() -> None:
+    # Given production asked to load the demo organization
+    settings = Settings.from_env({**PROD, "LOAD_DEMO_DATA": "true"})
+
+    # When it is checked before serving
+    with pytest.raises(SettingsError) as refused:
+        settings.check_production_ready()
+
+    # Then it is refused, naming the variable
+    assert "LOAD_DEMO_DATA" in str(refused.value)
+
+
+# --- malformed values ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1", True),
+        ("true", True),
+        ("TRUE", True),
+        (" yes ", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+    ],
+)
+def test_boolean_spellings(raw: str, value: bool) -> None:
+    assert Settings.from_env({"GRAPHIQL": raw}).graphiql is value
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "expected"),
+    [
+        ("GRAPHIQL", "maybe", "GRAPHIQL='maybe' is not a boolean"),
+        ("INTROSPECTION", "2", "INTROSPECTION='2' is not a boolean"),
+        ("LOAD_DEMO_DATA", "yess", "LOAD_DEMO_DATA='yess' is not a boolean"),
+        ("PORT", "http", "PORT='http' is not a whole number"),
+        ("PORT", "80.5", "PORT='80.5' is not a whole number"),
+        ("PORT", "0", "PORT=0 must be at least 1"),
+        ("SQLITE_BUSY_TIMEOUT_MS", "-5", "SQLITE_BUSY_TIMEOUT_MS=-5 must be at least 0"),
+        ("SQLITE_BUSY_TIMEOUT_MS", "15s", "SQLITE_BUSY_TIMEOUT_MS='15s' is not a whole number"),
+        ("ENVIRONMENT", "staging", "ENVIRONMENT='staging' is not known: use dev or prod"),
+    ],
+)
+def test_a_malformed_value_is_refused_naming_the_variable(
+    variable: str, raw: str, expected: str
+) -> None:
+    # Given a value that cannot mean anything for its variable
+    # When settings are read
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({variable: raw})
+
+    # Then the message names the variable and the value
+    assert expected in str(refused.value)
+
+
+def test_an_unknown_log_level_is_refused_naming_the_variable() -> None:
+    # Given a log level uvicorn does not know
+    # When settings are read
+    # Then it is refused at once, naming the variable
+    with pytest.raises(SettingsError, match="LOG_LEVEL"):
+        Settings.from_env({"LOG_LEVEL": "verbose"})
+
+
+def test_an_unsupported_broadcast_url_is_refused_naming_the_variable() -> None:
+    # Given a broker this service has no backend for
+    # When settings are read
+    # Then it is refused at once, naming the variable
+    with pytest.raises(SettingsError, match="BROADCAST_URL"):
+        Settings.from_env({"BROADCAST_URL": "kafka://broker:9092"})
+
+
+# --- the real process ----------------------------------------------------------------------
+
+
+def test_serve_in_prod_without_a_secret_key_exits_at_once_without_listening(
+    tmp_path: Path,
+) -> None:
+    # Given production settings without a usable SECRET_KEY
+    env = {"ENVIRONMENT": "prod", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    port = free_port()
+
+    # When the service is started
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=service_env(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+
+    # Then it exits with a usage error, says why on stderr, and never listened or touched data
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ENVIRONMENT=prod needs SECRET_KEY")
+    assert "Traceback" not in result.stderr
+    assert "Started server process" not in result.stderr
+    assert "Uvicorn running" not in result.stderr
+    assert not is_listening(port)
+    assert not (tmp_path / "x.db").exists()
