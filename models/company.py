@@ -72,3 +72,10 @@ def select_companies(visible_ids: Collection[int] | None) -> Select[Company]:
     if visible_ids is not None:
         statement = statement.where(Company.id.in_(visible_ids))
     return statement
+
+
+def select_company_named(organization_id: int, name: str) -> Select[int]:
+    """The id of the organization's company of that name, in any case."""
+    return select(Company.id).where(
+        Company.organization_id == organization_id, Company.name_key == name.strip().casefold()
+    )

@@ -22,6 +22,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    exists,
+    func,
     select,
     text,
 )
@@ -108,3 +110,12 @@ def select_live_credential(holder_id: int, type_id: int) -> Select[Credential]:
 def delete_credential_rows(credential_id: int) -> Delete:
     """The credential; its versions and activity go with it (ON DELETE CASCADE)."""
     return delete(Credential).where(Credential.id == credential_id)
+
+
+def select_type_in_use(type_id: int) -> Select[bool]:
+    """Whether any credential, archived ones included, is of the type."""
+    return select(exists().where(Credential.type_id == type_id))
+
+
+def count_versions(credential_id: int) -> Select[int]:
+    return select(func.count()).where(CredentialVersion.credential_id == credential_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, String, UniqueConstraint
+from sqlalchemy import JSON, Select, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from models.base import Base, TenantOwned, utcnow
@@ -40,3 +40,11 @@ class PermissionSet(TenantOwned, Base):
 
     def granted(self) -> frozenset[Permission]:
         return frozenset(Permission(p) for p in self.permissions if p in Permission.__members__)
+
+
+def select_permission_set_named(organization_id: int, name: str) -> Select[int]:
+    """The id of the organization's permission set of that name, in any case."""
+    return select(PermissionSet.id).where(
+        PermissionSet.organization_id == organization_id,
+        PermissionSet.name_key == name.strip().casefold(),
+    )

@@ -50,3 +50,7 @@ def touch_token(token_id: int, now: datetime, not_since: datetime) -> Update:
         )
         .values(last_used_at=now)
     )
+
+
+def select_token_by_digest(token_hash: str) -> Select[int]:
+    return select(ApiToken.id).where(ApiToken.token_hash == token_hash)

@@ -114,3 +114,10 @@ def count_users(visible: ColumnElement[bool], user_filter: UserFilter) -> Select
 
 def select_users_by_id(visible: ColumnElement[bool], ids: Collection[int]) -> Select[User]:
     return select(User).where(visible, User.id.in_(ids))
+
+
+def select_user_by_email(organization_id: int, email: str) -> Select[User]:
+    """The organization's user with that email, in any case."""
+    return select(User).where(
+        User.organization_id == organization_id, User.email_key == email.strip().casefold()
+    )

@@ -23,7 +23,13 @@ from server.graphql_view import GraphQLEndpoint
 from server.migrations import pending_migrations, upgrade_to_head
 from server.request_id import RequestIdMiddleware
 from server.settings import Settings
-from services.demo import USERS, demo_loaded, demo_token, ensure_demo_tokens, load_demo_data
+from services.demo import (
+    USERS,
+    demo_organization_id,
+    demo_token,
+    ensure_demo_tokens,
+    load_demo_data,
+)
 
 logger = logging.getLogger("credentials.app")
 
@@ -41,11 +47,12 @@ async def prepare_database(database: Database, settings: Settings) -> None:
         async with database.transaction(unscoped()) as session:
             connection = await session.connection()
             await connection.run_sync(hold_setup_lock)
-            if not await demo_loaded(session):
+            demo_id = await demo_organization_id(session)
+            if demo_id is None:
                 await load_demo_data(session, settings.secret_key)
                 logger.info("loaded the demo organization")
             else:
-                await ensure_demo_tokens(session, settings.secret_key)
+                await ensure_demo_tokens(session, demo_id, settings.secret_key)
         _print_demo_tokens(settings)
 
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
 from models.credential_type import FieldRule
-from models.organization import Organization
+from models.organization import select_organization_named
 from models.permission import Permission
-from models.token import ApiToken
-from models.user import User
+from models.token import select_token_by_digest
+from models.user import select_user_by_email
 from services import identity
 from services.credentials import lifecycle
 from services.credentials.types import TypeChanges, create_type
@@ -85,11 +84,8 @@ def demo_token(secret_key: str, user: DemoUser) -> str:
     return derive_token(secret_key, "demo-token:" + user.email)
 
 
-async def demo_loaded(session: AsyncSession) -> bool:
-    found = await session.scalar(
-        select(Organization.id).where(Organization.name == DEMO_ORGANIZATION)
-    )
-    return found is not None
+async def demo_organization_id(session: AsyncSession) -> int | None:
+    return await session.scalar(select_organization_named(DEMO_ORGANIZATION))
 
 
 DEMO_TYPES = (
@@ -111,20 +107,14 @@ DEMO_CREDENTIALS = (
 )
 
 
-async def ensure_demo_tokens(session: AsyncSession, secret_key: str) -> None:
+async def ensure_demo_tokens(session: AsyncSession, organization_id: int, secret_key: str) -> None:
     """Give each demo user the token derived from the current secret key (after SECRET_KEY
     changed, the printed tokens must still work)."""
     for demo in USERS:
         token = demo_token(secret_key, demo)
-        if await session.scalar(
-            select(ApiToken.id).where(ApiToken.token_hash == token_digest(token))
-        ):
+        if await session.scalar(select_token_by_digest(token_digest(token))):
             continue
-        user = await session.scalar(
-            select(User)
-            .join(Organization, Organization.id == User.organization_id)
-            .where(Organization.name == DEMO_ORGANIZATION, User.email_key == demo.email)
-        )
+        user = await session.scalar(select_user_by_email(organization_id, demo.email))
         if user is not None:
             await identity.issue_token(session, user, "demo token", token)
 

@@ -8,14 +8,19 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.company import Company, CompanyKeyContact, CompanyManager, select_overseen_company_ids
+from models.company import (
+    Company,
+    CompanyKeyContact,
+    CompanyManager,
+    select_company_named,
+    select_overseen_company_ids,
+)
 from models.organization import Organization
-from models.permission import Permission, PermissionSet
+from models.permission import Permission, PermissionSet, select_permission_set_named
 from models.token import ApiToken, select_live_token, touch_token
-from models.user import User
+from models.user import User, select_user_by_email
 from services.errors import DomainError
 from services.tokens import mint_token, token_digest, token_prefix
 from services.viewer import Viewer
@@ -81,12 +86,7 @@ async def create_permission_set(
 ) -> PermissionSet:
     await require_organization(session, organization_id)
     name = _required(name, "name")
-    existing = await session.scalar(
-        select(PermissionSet.id).where(
-            PermissionSet.organization_id == organization_id,
-            PermissionSet.name_key == name.casefold(),
-        )
-    )
+    existing = await session.scalar(select_permission_set_named(organization_id, name))
     if existing is not None:
         raise DomainError(
             IdentityErrorCode.DUPLICATE, f"a permission set named {name!r} exists", "name"
@@ -110,11 +110,7 @@ async def create_company(
 ) -> Company:
     await require_organization(session, organization_id)
     name = _required(name, "name")
-    existing = await session.scalar(
-        select(Company.id).where(
-            Company.organization_id == organization_id, Company.name_key == name.casefold()
-        )
-    )
+    existing = await session.scalar(select_company_named(organization_id, name))
     if existing is not None:
         raise DomainError(IdentityErrorCode.DUPLICATE, f"a company named {name!r} exists", "name")
     company = Company(
@@ -159,11 +155,7 @@ async def create_user(
     email = _required(email, "email", 320)
     if not _EMAIL.match(email):
         raise DomainError(IdentityErrorCode.INVALID, f"{email!r} is not an email address", "email")
-    duplicate = await session.scalar(
-        select(User.id).where(
-            User.organization_id == organization_id, User.email_key == email.casefold()
-        )
-    )
+    duplicate = await session.scalar(select_user_by_email(organization_id, email))
     if duplicate is not None:
         raise DomainError(
             IdentityErrorCode.DUPLICATE, f"a user with email {email!r} exists", "email"

@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,6 +20,7 @@ from models.credential import (
     ApprovalStatus,
     Credential,
     CredentialVersion,
+    count_versions,
     delete_credential_rows,
     select_latest_version,
     select_live_credential,
@@ -401,9 +401,7 @@ async def delete(
             "confirm",
         )
     credential_type = await session.get(CredentialType, credential.type_id)
-    versions = await session.scalar(
-        select(func.count()).where(CredentialVersion.credential_id == credential.id)
-    )
+    versions = await session.scalar(count_versions(credential.id))
     session.add(
         AuditEntry(
             organization_id=credential.organization_id,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.credential import Credential
+from models.credential import select_type_in_use
 from models.credential_type import CredentialType, FieldRule, select_type_by_name_key
 from services.credentials.errors import CredentialErrorCode
 from services.credentials.policy import can_configure
@@ -155,7 +154,7 @@ async def update_type(
 async def delete_type(session: AsyncSession, viewer: Viewer, type_id: int) -> None:
     _require_configure(viewer)
     credential_type = await get_type(session, type_id)
-    in_use = await session.scalar(select(exists().where(Credential.type_id == type_id)))
+    in_use = await session.scalar(select_type_in_use(type_id))
     if in_use:
         raise DomainError(
             CredentialErrorCode.TYPE_IN_USE,
