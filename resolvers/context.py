@@ -52,6 +52,9 @@ class RequestContext:
             self._loaders = Loaders(self.database, self.require_viewer())
         return self._loaders
 
+    def reset_loaders(self) -> None:
+        self._loaders = None
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A short session of its own: resolvers running at once never share one."""

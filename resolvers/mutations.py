@@ -37,4 +37,8 @@ async def run_mutation(
         return Outcome(errors=[error])
     except DomainErrors as errors:
         return Outcome(errors=errors.errors)
+    finally:
+        # What the loaders cached before this mutation is stale now, for what follows in
+        # the same document.
+        context.reset_loaders()
     return Outcome(value=value)

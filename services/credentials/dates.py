@@ -42,14 +42,17 @@ def effective_version(versions: Sequence[CredentialVersion], on: date) -> Creden
 def version_that_counts(
     versions: Sequence[CredentialVersion], on: date
 ) -> CredentialVersion | None:
-    """The effective version; failing that the latest approved one; failing that the latest."""
+    """The version whose dates describe the credential on `on`: the effective version;
+    failing that the latest approved one already issued (a lapsed credential reads
+    EXPIRED until its renewal is issued); then any approved one; then the latest."""
     if not versions:
         return None
     effective = effective_version(versions, on)
     if effective is not None:
         return effective
     approved = [v for v in versions if v.approval_status is ApprovalStatus.APPROVED]
-    return max(approved or versions, key=lambda v: v.number)
+    issued = [v for v in approved if v.issue_date is None or v.issue_date <= on]
+    return max(issued or approved or versions, key=lambda v: v.number)
 
 
 def expiry_status(

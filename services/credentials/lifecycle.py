@@ -6,12 +6,15 @@ writes, and leaves activity and a domain event behind (services.credentials.jour
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from models.activity import ActivityAction
@@ -96,11 +99,36 @@ async def _holder_to_manage(session: AsyncSession, viewer: Viewer, holder_id: in
     return holder
 
 
+def _touch(credential: Credential, now: datetime) -> None:
+    """Mark the credential changed: its UPDATE checks and bumps the revision even when
+    nothing else of the row differs (two changes within one clock tick included)."""
+    credential.updated_at = now
+    flag_modified(credential, "updated_at")
+
+
 async def _flush(session: AsyncSession) -> None:
     try:
         await session.flush()
     except StaleDataError:
         raise DomainError(CredentialErrorCode.CONFLICT, CONFLICT_MESSAGE) from None
+
+
+@asynccontextmanager
+async def _becoming_live(session: AsyncSession, holder: User) -> AsyncIterator[None]:
+    """Changes that make a credential live, flushed in a savepoint: when a concurrent
+    transaction made another live credential of the same holder and type first, the
+    unique index refuses it and the caller gets DUPLICATE_CREDENTIAL, not a crash."""
+    try:
+        async with session.begin_nested():
+            yield
+            await _flush(session)
+    except IntegrityError:
+        raise DomainError(
+            CredentialErrorCode.DUPLICATE_CREDENTIAL,
+            f"{holder.name} already has a live credential of this type: add a version to "
+            "it, or archive it first.",
+            "typeId",
+        ) from None
 
 
 async def create_credential(
@@ -123,7 +151,7 @@ async def create_credential(
             "to it instead.",
             "typeId",
         )
-    details = validated(details, credential_type)
+    details = validated(details, credential_type, propose_expiry=True)
     settings = await load_settings(session, viewer.organization_id)
     credential = Credential(
         organization_id=viewer.organization_id,
@@ -134,8 +162,8 @@ async def create_credential(
         created_at=now,
         updated_at=now,
     )
-    session.add(credential)
-    await session.flush()
+    async with _becoming_live(session, holder):
+        session.add(credential)
     version = _new_version(credential, 1, details, settings.approvals_required, viewer, now)
     session.add(version)
     await session.flush()
@@ -191,13 +219,13 @@ async def add_version(
         raise _denied("You may not change this user's credentials.")
     _refuse_archived(credential, "add a version")
     _check_revision(credential, expected_revision)
-    details = validated(details, await get_type(session, credential.type_id))
+    details = validated(details, await get_type(session, credential.type_id), propose_expiry=True)
     settings = await load_settings(session, viewer.organization_id)
     number = credential.latest_version_number + 1
     version = _new_version(credential, number, details, settings.approvals_required, viewer, now)
     session.add(version)
     credential.latest_version_number = number
-    credential.updated_at = now
+    _touch(credential, now)
     await _flush(session)
     journal = Journal(session, viewer.user_id, now)
     journal.action(credential, ActivityAction.VERSION_ADDED, version, new=number)
@@ -226,6 +254,7 @@ async def edit_latest_version(
     details = validated(
         replace(VersionDetails(**before), **changes),
         await get_type(session, credential.type_id),
+        propose_expiry=False,  # an edit that clears the expiry date clears it
     )
     if asdict(details) == before:
         return credential  # nothing to change, nothing to record
@@ -235,26 +264,38 @@ async def edit_latest_version(
     journal = Journal(session, viewer.user_id, now)
     changed = journal.field_changes(credential, version, before)
     settings = await load_settings(session, viewer.organization_id)
-    if (
-        settings.approvals_required
-        and version.approval_status is not ApprovalStatus.PENDING
-        and not policy.can_review(viewer, loaded.holder)
-    ):
-        # Changed by someone who could not have approved it: it needs review again.
+    status = _status_after_edit(
+        version.approval_status,
+        settings.approvals_required,
+        policy.can_review(viewer, loaded.holder),
+    )
+    if status is not version.approval_status:
         journal.action(
             credential,
             ActivityAction.FIELD_CHANGED,
             version,
             field="approval_status",
             old=version.approval_status.value,
-            new=ApprovalStatus.PENDING.value,
+            new=status.value,
         )
-        version.approval_status = ApprovalStatus.PENDING
+        version.approval_status = status
         version.reviewed_by_id = version.reviewed_at = version.rejection_reason = None
-    credential.updated_at = now
+    _touch(credential, now)
     await _flush(session)
     journal.event(credential, CredentialEventKind.VERSION_EDITED, version, fields=changed)
     return credential
+
+
+def _status_after_edit(
+    status: ApprovalStatus, approvals_required: bool, editor_may_review: bool
+) -> ApprovalStatus:
+    """A correction of a rejected version is a resubmission; a change to an approved one
+    by someone who could not have approved it needs review again."""
+    if status is ApprovalStatus.REJECTED:
+        return _status_on_submission(approvals_required)
+    if status is ApprovalStatus.APPROVED and approvals_required and not editor_may_review:
+        return ApprovalStatus.PENDING
+    return status
 
 
 async def _reviewable(session: AsyncSession, viewer: Viewer, credential_id: int) -> Loaded:
@@ -292,7 +333,8 @@ async def _review(
     version.reviewed_by_id = viewer.user_id
     version.reviewed_at = now
     version.rejection_reason = reason
-    version.updated_at = credential.updated_at = now
+    version.updated_at = now
+    _touch(credential, now)
     await _flush(session)
     journal = Journal(session, viewer.user_id, now)
     approved = outcome is ApprovalStatus.APPROVED
@@ -345,7 +387,7 @@ async def archive(
     _refuse_archived_twice(credential)
     credential.archived_at = now
     credential.archived_by_id = viewer.user_id
-    credential.updated_at = now
+    _touch(credential, now)
     await _flush(session)
     journal = Journal(session, viewer.user_id, now)
     journal.action(credential, ActivityAction.ARCHIVED)
@@ -372,10 +414,10 @@ async def restore(
             CredentialErrorCode.DUPLICATE_CREDENTIAL,
             f"{loaded.holder.name} has another credential of this type: archive that one first.",
         )
-    credential.archived_at = None
-    credential.archived_by_id = None
-    credential.updated_at = now
-    await _flush(session)
+    async with _becoming_live(session, loaded.holder):
+        credential.archived_at = None
+        credential.archived_by_id = None
+        _touch(credential, now)
     journal = Journal(session, viewer.user_id, now)
     journal.action(credential, ActivityAction.RESTORED)
     journal.event(credential, CredentialEventKind.RESTORED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.credential_settings import CredentialSettings, select_settings
@@ -19,6 +20,23 @@ async def load_settings(session: AsyncSession, organization_id: int) -> Credenti
     """The saved settings, or the defaults (not added to the session) when none were saved."""
     saved = await session.scalar(select_settings())
     return saved if saved is not None else CredentialSettings.defaults(organization_id)
+
+
+async def _saved_settings(session: AsyncSession, organization_id: int) -> CredentialSettings:
+    """The organization's settings row, created with the defaults on first save; when a
+    concurrent first save wins the race, its row."""
+    settings = await session.scalar(select_settings())
+    if settings is not None:
+        return settings
+    try:
+        async with session.begin_nested():
+            settings = CredentialSettings.defaults(organization_id)
+            session.add(settings)
+        return settings
+    except IntegrityError:
+        saved = await session.scalar(select_settings())
+        assert saved is not None, "the row that won the race is visible after it committed"
+        return saved
 
 
 async def update_settings(
@@ -41,10 +59,7 @@ async def update_settings(
             f"The expiring-soon window must be 0 to {MAX_EXPIRING_SOON_DAYS} days.",
             "expiringSoonDays",
         )
-    settings = await session.scalar(select_settings())
-    if settings is None:
-        settings = CredentialSettings.defaults(viewer.organization_id)
-        session.add(settings)
+    settings = await _saved_settings(session, viewer.organization_id)
     if approvals_required is not None:
         settings.approvals_required = approvals_required
     if media_optional is not None:

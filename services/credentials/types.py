@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.credential import select_type_in_use
@@ -115,6 +118,22 @@ def _check_consistent(credential_type: CredentialType) -> None:
         )
 
 
+@asynccontextmanager
+async def _unique_name(session: AsyncSession, name: str) -> AsyncIterator[None]:
+    """Flushes the block's changes in a savepoint: a name taken by a concurrent
+    transaction after our check is DUPLICATE_NAME, not a crash."""
+    try:
+        async with session.begin_nested():
+            yield
+            await session.flush()
+    except IntegrityError:
+        raise DomainError(
+            CredentialErrorCode.DUPLICATE_NAME,
+            f"A credential type named {name.strip()!r} already exists.",
+            "name",
+        ) from None
+
+
 async def create_type(
     session: AsyncSession, viewer: Viewer, changes: TypeChanges, now: datetime
 ) -> CredentialType:
@@ -134,8 +153,8 @@ async def create_type(
         updated_at=now,
     )
     await _apply(session, credential_type, changes)
-    session.add(credential_type)
-    await session.flush()
+    async with _unique_name(session, credential_type.name):
+        session.add(credential_type)
     return credential_type
 
 
@@ -144,10 +163,10 @@ async def update_type(
 ) -> CredentialType:
     _require_configure(viewer)
     credential_type = await get_type(session, type_id)
-    with session.no_autoflush:
-        await _apply(session, credential_type, changes)
-    credential_type.updated_at = now
-    await session.flush()
+    async with _unique_name(session, changes.name or credential_type.name):
+        with session.no_autoflush:
+            await _apply(session, credential_type, changes)
+        credential_type.updated_at = now
     return credential_type
 
 

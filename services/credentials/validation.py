@@ -34,13 +34,17 @@ def _check_rule(
     return None
 
 
-def validated(details: VersionDetails, credential_type: CredentialType) -> VersionDetails:
-    """The details to store: checked, the credential number tidied, and the expiry date
-    proposed from the type's default validity when none was given."""
+def validated(
+    details: VersionDetails, credential_type: CredentialType, *, propose_expiry: bool
+) -> VersionDetails:
+    """The details to store: checked, the credential number tidied and, with
+    `propose_expiry`, the expiry date proposed from the type's default validity when none
+    was given."""
     number = (details.credential_number or "").strip() or None
     expiry = details.expiry_date
     if (
-        expiry is None
+        propose_expiry
+        and expiry is None
         and details.issue_date is not None
         and credential_type.default_validity_months is not None
         and not credential_type.never_expires
