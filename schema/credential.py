@@ -14,7 +14,7 @@ from models.activity import ActivityAction, CredentialActivity
 from models.credential import ApprovalStatus, Credential, CredentialVersion
 from resolvers.context import RequestContext
 from resolvers.credential import resolve_credentials_by_id, resolve_versions_by_id
-from schema.credential_permissions import CanSeeCredentialDetails
+from schema.credential_permissions import CanSeeActivityValue, CanSeeCredentialDetails
 from schema.credential_type import CredentialTypeNode
 from schema.ids import local_ids
 from schema.user import UserType
@@ -34,6 +34,10 @@ def _details() -> list[FieldExtension]:
     return [PermissionExtension(permissions=[CanSeeCredentialDetails()], fail_silently=True)]
 
 
+def _activity_value() -> list[FieldExtension]:
+    return [PermissionExtension(permissions=[CanSeeActivityValue()], fail_silently=True)]
+
+
 async def _user(info: Info[RequestContext, None], user_id: int | None) -> UserType | None:
     if user_id is None:
         return None
@@ -45,13 +49,24 @@ async def _user(info: Info[RequestContext, None], user_id: int | None) -> UserTy
 class CredentialActivityEntry:
     action: ActivityActionEnum  # type: ignore[valid-type]
     field: str | None = strawberry.field(
-        description="issueDate, expiryDate, credentialNumber or approvalStatus for changes."
+        description="issueDate, expiryDate, credentialNumber, approvalStatus or "
+        "rejectionReason for changes. Values of credentialNumber and rejectionReason are "
+        "null for viewers who may not see those fields."
     )
-    old_value: str | None
-    new_value: str | None
     at: datetime
     version_number: int | None
     actor_id: strawberry.Private[int | None]
+    holder_id: strawberry.Private[int]
+    old_text: strawberry.Private[str | None]
+    new_text: strawberry.Private[str | None]
+
+    @strawberry.field(extensions=_activity_value())
+    def old_value(self) -> str | None:
+        return self.old_text
+
+    @strawberry.field(extensions=_activity_value())
+    def new_value(self) -> str | None:
+        return self.new_text
 
     @strawberry.field(description="Who did it; null if no longer visible or removed.")
     async def actor(self, info: Info[RequestContext, None]) -> UserType | None:
@@ -59,13 +74,14 @@ class CredentialActivityEntry:
 
     @classmethod
     def from_model(
-        cls, entry: CredentialActivity, version_numbers: dict[int, int]
+        cls, entry: CredentialActivity, version_numbers: dict[int, int], holder_id: int
     ) -> CredentialActivityEntry:
         return cls(
             action=entry.action,
             field=_FIELD_NAMES.get(entry.field, entry.field) if entry.field else None,
-            old_value=entry.old_value,
-            new_value=entry.new_value,
+            holder_id=holder_id,
+            old_text=entry.old_value,
+            new_text=entry.new_value,
             at=entry.at,
             version_number=version_numbers.get(entry.version_id) if entry.version_id else None,
             actor_id=entry.actor_id,
@@ -77,6 +93,7 @@ _FIELD_NAMES = {
     "expiry_date": "expiryDate",
     "credential_number": "credentialNumber",
     "approval_status": "approvalStatus",
+    "rejection_reason": "rejectionReason",
 }
 
 
@@ -130,7 +147,7 @@ class CredentialVersionNode(relay.Node):
         entries = await loaders.activity_by_credential_id.load(self.credential_id)
         numbers = {self.id: self.number}
         return [
-            CredentialActivityEntry.from_model(e, numbers)
+            CredentialActivityEntry.from_model(e, numbers, self.holder_id)
             for e in entries
             if e.version_id == self.id
         ]
@@ -246,7 +263,7 @@ class CredentialNode(relay.Node):
         loaders = info.context.loaders.credentials
         entries = await loaders.activity_by_credential_id.load(self.id)
         numbers = {v.id: v.number for v in await self._versions(info)}
-        return [CredentialActivityEntry.from_model(e, numbers) for e in entries]
+        return [CredentialActivityEntry.from_model(e, numbers, self.holder_id) for e in entries]
 
     @classmethod
     def from_model(cls, credential: Credential) -> CredentialNode:

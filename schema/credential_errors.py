@@ -28,8 +28,14 @@ class CredentialError:
         return cls(code=code, field=error.field, message=error.message)
 
     @classmethod
-    def many(cls, errors: list[DomainError]) -> list[CredentialError]:
-        return [cls.from_domain(e) for e in errors]
+    def many(cls, errors: list[DomainError], id_argument: str = "id") -> list[CredentialError]:
+        """Services name the credential they were given "id"; the client knows it by the
+        argument it passed it in (credentialId, ids)."""
+        converted = [cls.from_domain(e) for e in errors]
+        for error in converted:
+            if error.field == "id":
+                error.field = id_argument
+        return converted
 
     @classmethod
     def not_found(cls, field: str, what: str = "Credential") -> CredentialError:

@@ -114,12 +114,12 @@ async def _credential_mutation(
     if credential_id is None:
         return CredentialPayload(errors=[CredentialError.not_found(field)])
     outcome = await run_mutation(info, work(credential_id))
-    return _payload(outcome)
+    return _payload(outcome, id_argument=field)
 
 
-def _payload(outcome: Outcome[Credential]) -> CredentialPayload:
+def _payload(outcome: Outcome[Credential], id_argument: str = "id") -> CredentialPayload:
     if outcome.value is None:
-        return CredentialPayload(errors=CredentialError.many(outcome.errors))
+        return CredentialPayload(errors=CredentialError.many(outcome.errors, id_argument))
     return CredentialPayload(credential=CredentialNode.from_model(outcome.value))
 
 
@@ -156,7 +156,7 @@ async def _bulk(
             errors = [CredentialError.not_found("ids")]
         else:
             refusal = refusals[key]
-            errors = [CredentialError.from_domain(refusal)] if refusal is not None else []
+            errors = CredentialError.many([refusal], "ids") if refusal is not None else []
         credential = after.get(key) if key is not None and not errors else None
         results.append(
             BulkCredentialResult(

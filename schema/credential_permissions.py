@@ -24,3 +24,17 @@ class CanSeeCredentialDetails(BasePermission):
             return False
         holder = await info.context.loaders.user_by_id.load(source.holder_id)
         return holder is not None and can_see_details(viewer, holder)
+
+
+class CanSeeActivityValue(CanSeeCredentialDetails):
+    """An activity entry's old and new values: for a sensitive field, only for those who
+    may see that field on the version itself; every other value for every viewer."""
+
+    SENSITIVE_FIELDS = frozenset({"credentialNumber", "rejectionReason"})
+
+    async def has_permission(
+        self, source: Any, info: Info[RequestContext, None], **kwargs: Any
+    ) -> bool:
+        if source.field not in self.SENSITIVE_FIELDS:
+            return True
+        return await super().has_permission(source, info, **kwargs)

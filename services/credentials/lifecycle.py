@@ -346,6 +346,11 @@ async def _review(
         old=ApprovalStatus.PENDING.value,
         new=outcome.value,
     )
+    if reason is not None:
+        # Kept in the activity: the version's own reason is cleared when it is resubmitted.
+        journal.action(
+            credential, ActivityAction.FIELD_CHANGED, version, field="rejection_reason", new=reason
+        )
     journal.event(
         credential,
         CredentialEventKind.APPROVED if approved else CredentialEventKind.REJECTED,

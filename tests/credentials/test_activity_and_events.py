@@ -173,7 +173,10 @@ def _lifecycle(credential_id: str) -> list[Step]:
             "credentials_manager",
             REJECT,
             {"id": credential_id, "reason": "The scan is blurred."},
-            [("REJECTED", "approvalStatus", "PENDING", "REJECTED", 1)],
+            [
+                ("REJECTED", "approvalStatus", "PENDING", "REJECTED", 1),
+                ("FIELD_CHANGED", "rejectionReason", None, "The scan is blurred.", 1),
+            ],
             ("REJECTED", 1, {}),
         ),
         Step(
