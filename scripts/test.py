@@ -2,7 +2,7 @@
 
 Installs what is missing first. The PostgreSQL + Redis suite runs when TEST_POSTGRES_URL
 and TEST_REDIS_URL are set; with CI=true they default to this project's CI services and
-must be reachable. Extra arguments go to pytest.
+must be reachable. Extra arguments go to pytest (add `-n 0` to run in one process).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def main(pytest_args: list[str]) -> int:
         ("ruff format", ["-m", "ruff", "format", "--check", "."]),
         ("mypy", ["-m", "mypy"]),
         ("schema.graphql", ["-m", "server", "export-schema", "--check"]),
-        ("pytest", ["-m", "pytest", *pytest_args]),
+        # One worker per core: most of the suite waits on databases and processes.
+        ("pytest", ["-m", "pytest", "-n", "auto", *pytest_args]),
     ]
     for name, args in steps:
         print(f"==> {name}", flush=True)

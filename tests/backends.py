@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -20,6 +22,8 @@ from sqlalchemy import text
 from server.database import Database
 from server.migrations import upgrade_to_head
 from server.settings import normalize_database_url
+
+T = TypeVar("T")
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
@@ -100,13 +104,33 @@ class SqliteTemplate:
         database = Database(f"sqlite+aiosqlite:///{path}")
         try:
             await upgrade_to_head(database)
-            async with database.engine.connect() as connection:
-                await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            await _checkpoint(database)
         finally:
             await database.dispose()
         return cls(path)
+
+    async def seeded(
+        self, name: str, seed: Callable[[Database], Awaitable[T]]
+    ) -> tuple[SqliteTemplate, T]:
+        """A second template holding what `seed` writes, and what `seed` returned: tests
+        that all start from the same rows copy them instead of writing them again."""
+        path = self.path.with_name(f"{name}.db")
+        shutil.copyfile(self.path, path)
+        database = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            result = await seed(database)
+            await _checkpoint(database)
+        finally:
+            await database.dispose()
+        return SqliteTemplate(path), result
 
     def copy_to(self, directory: Path) -> str:
         target = directory / "test.db"
         shutil.copyfile(self.path, target)
         return f"sqlite+aiosqlite:///{target}"
+
+
+async def _checkpoint(database: Database) -> None:
+    """Move the WAL into the main file, so that copying the file copies everything."""
+    async with database.engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

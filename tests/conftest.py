@@ -3,8 +3,9 @@ in-process client for the GraphQL endpoint."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,18 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+@dataclass
+class SqliteTemplates:
+    empty: SqliteTemplate
+    with_world: SqliteTemplate
+    world: World
+
+
 @pytest.fixture(scope="session")
-async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
-    return await SqliteTemplate.create(tmp_path_factory.mktemp("sqlite-template"))
+async def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
+    empty = await SqliteTemplate.create(tmp_path_factory.mktemp("sqlite-template"))
+    with_world, world = await empty.seeded("world", build_world)
+    return SqliteTemplates(empty, with_world, world)
 
 
 @pytest.fixture(scope="session")
@@ -54,13 +64,17 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def database_url(
+    request: pytest.FixtureRequest,
     backend: str,
     tmp_path: Path,
-    sqlite_template: SqliteTemplate,
+    sqlite_templates: SqliteTemplates,
     postgres_run: PostgresRun | None,
 ) -> AsyncIterator[str]:
     if backend == "sqlite":
-        yield sqlite_template.copy_to(tmp_path)
+        # A test that uses the world starts from a copy of it (see `world`).
+        seeded = "world" in request.fixturenames
+        template = sqlite_templates.with_world if seeded else sqlite_templates.empty
+        yield template.copy_to(tmp_path)
         return
     assert postgres_run is not None
     database = Database(postgres_run.url)
@@ -84,7 +98,9 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def world(database: Database) -> World:
+async def world(backend: str, database: Database, sqlite_templates: SqliteTemplates) -> World:
+    if backend == "sqlite":
+        return copy.deepcopy(sqlite_templates.world)  # already in the copied file
     return await build_world(database)
 
 
