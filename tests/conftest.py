@@ -4,14 +4,17 @@ in-process client for the GraphQL endpoint."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from models.base import utcnow
 from server.app import create_app
 from server.database import Database
 from server.settings import Settings
@@ -128,10 +131,29 @@ class GraphQLClient:
         return body
 
 
+@asynccontextmanager
+async def http_client_on(
+    settings: Settings, clock: Callable[[], datetime] = utcnow
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process HTTP client of an app of its own, running on `clock`."""
+    app = create_app(settings, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+    finally:
+        await app.state.database.dispose()
+
+
+@asynccontextmanager
+async def client_on(
+    settings: Settings, clock: Callable[[], datetime] = utcnow
+) -> AsyncIterator[GraphQLClient]:
+    async with http_client_on(settings, clock) as http:
+        yield GraphQLClient(http)
+
+
 @pytest.fixture
 async def graphql(settings: Settings, database: Database) -> AsyncIterator[GraphQLClient]:
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http)
-    await app.state.database.dispose()
+    async with client_on(settings) as client:
+        yield client

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
@@ -21,10 +20,10 @@ from models.audit import AuditEntry
 from models.credential import CredentialVersion
 from models.event import CredentialEvent
 from models.tenancy import unscoped
-from server.app import create_app
 from server.database import Database
 from server.settings import Settings
-from tests.conftest import GraphQLClient
+from tests.clock import TestClock
+from tests.conftest import GraphQLClient, client_on
 from tests.credentials.factories import create_type, global_id, local_key
 from tests.world import World
 
@@ -77,26 +76,10 @@ ISSUED, EXPIRES = "2026-01-15", "2029-01-15"
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    """The app's clock: a second passes at every reading, so each change has an instant
-    of its own."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        now = self.now
-        self.now += timedelta(seconds=1)
-        return now
-
-
 @pytest.fixture
 async def client(settings: Settings, database: Database) -> AsyncIterator[GraphQLClient]:
-    app = create_app(settings, clock=Clock(START))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http)
-    await app.state.database.dispose()
+    async with client_on(settings, TestClock(START, step=timedelta(seconds=1))) as client:
+        yield client
 
 
 async def _mutate(

@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager, nullcontext
-from datetime import UTC, date, datetime, time, timedelta
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.util import await_only
 
-from server.app import create_app
 from server.database import Database
 from server.settings import Settings
-from tests.conftest import GraphQLClient
+from tests.clock import TestClock
+from tests.conftest import GraphQLClient, client_on
 from tests.credentials.factories import create_type, global_id, local_key
 from tests.world import World
 
@@ -96,45 +95,16 @@ LONG_NUMBER = "N" * 101
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    """The app's clock: `step` passes at every reading, so each change has an instant of
-    its own; the test moves it to the day it needs."""
-
-    def __init__(self, now: datetime, step: timedelta = timedelta(seconds=1)) -> None:
-        self.now = now
-        self.step = step
-
-    def __call__(self) -> datetime:
-        now = self.now
-        self.now += self.step
-        return now
-
-    def set_day(self, day: date) -> None:
-        self.now = datetime.combine(day, time(9), tzinfo=UTC)
-
-
-@asynccontextmanager
-async def _client_on(settings: Settings, clock: Clock) -> AsyncIterator[GraphQLClient]:
-    """An in-process client of an app of its own, running on `clock`."""
-    app = create_app(settings, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield GraphQLClient(http)
-    finally:
-        await app.state.database.dispose()
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
+def clock() -> TestClock:
+    return TestClock(START, step=timedelta(seconds=1))
 
 
 @pytest.fixture
 async def client(
-    settings: Settings, database: Database, clock: Clock
+    settings: Settings, database: Database, clock: TestClock
 ) -> AsyncIterator[GraphQLClient]:
-    async with _client_on(settings, clock) as client:
+    async with client_on(settings, clock) as client:
         yield client
 
 
@@ -701,7 +671,7 @@ async def test_an_edit_at_the_same_instant_as_the_last_change_still_moves_the_re
     settings: Settings, database: Database, world: World
 ) -> None:
     # given an app whose clock stands still, and a credential read at revision 1
-    async with _client_on(settings, Clock(START, step=timedelta(0))) as client:
+    async with client_on(settings, TestClock(START, step=timedelta(0))) as client:
         given = Given(client, world)
         read = await given.credential(credentialNumber="FA-1")
         # when it is edited once, then again with the revision read before the first edit
@@ -858,7 +828,7 @@ async def test_an_approved_credential_on_a_day(client: GraphQLClient, given: Giv
 
 
 async def test_without_a_date_it_is_todays_status(
-    client: GraphQLClient, given: Given, clock: Clock
+    client: GraphQLClient, given: Given, clock: TestClock
 ) -> None:
     # given an approved credential expiring 2029-01-15
     credential = await given.approved()

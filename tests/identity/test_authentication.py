@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,41 +16,16 @@ from models.base import Base
 from models.tenancy import unscoped
 from models.token import ApiToken
 from models.user import User
-from server.app import create_app
 from server.database import Database
 from server.settings import Settings
 from services import identity
-from tests.conftest import GraphQLClient
+from tests.clock import TestClock
+from tests.conftest import GraphQLClient, http_client_on
 from tests.world import World
 
 ME = "{ me { name } }"
 ME_BODY = {"query": ME}
 START = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-class ManualClock:
-    """The app's clock, moved by the test: no sleeps, exact instants."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-
-@asynccontextmanager
-async def _http_client(settings: Settings, clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
-    """An in-process client for an app of its own, running on `clock`."""
-    app = create_app(settings, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-    finally:
-        await app.state.database.dispose()
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -229,11 +202,11 @@ async def test_last_use_is_recorded_at_most_once_a_minute(
     settings: Settings, world: World, database: Database
 ) -> None:
     # given an app on a clock the test moves, and a token never used
-    clock = ManualClock(START)
+    clock = TestClock(START)
     token_id = world.token_ids["acme_worker"]
     headers = _bearer(world.token("acme_worker"))
     assert await _last_used_at(database, token_id) is None
-    async with _http_client(settings, clock) as http:
+    async with http_client_on(settings, clock) as http:
         # when the token is used for the first time
         assert (await http.post("/graphql", json=ME_BODY, headers=headers)).status_code == 200
         # then its last use is the clock's time
@@ -264,9 +237,9 @@ async def test_a_refused_token_records_no_use(
     settings: Settings, world: World, database: Database
 ) -> None:
     # given a token of an inactive user, which is stored but must not authenticate
-    clock = ManualClock(START)
+    clock = TestClock(START)
     token_id = world.token_ids["inactive"]
-    async with _http_client(settings, clock) as http:
+    async with http_client_on(settings, clock) as http:
         # when it is sent
         response = await http.post(
             "/graphql", json=ME_BODY, headers=_bearer(world.token("inactive"))
