@@ -9,8 +9,8 @@ from models.credential_queries import CredentialFilter, count_credentials, selec
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, select_credential_types
 from resolvers.context import RequestContext
-from resolvers.credential_loaders import holder_visibility
 from resolvers.pagination import Page, check_page_size, decode_cursor
+from resolvers.visibility import users_visible_to
 
 
 async def resolve_credential_types(info: Info[RequestContext, None]) -> list[CredentialType]:
@@ -47,7 +47,7 @@ async def resolve_credentials_page(
     after: str | None,
 ) -> Page[Credential]:
     context = info.context
-    visible = holder_visibility(context.require_viewer())
+    visible = users_visible_to(context.require_viewer())
     first = check_page_size(first)
     before_id = decode_cursor(after, (int,))[0] if after is not None else None
     async with context.read() as session:

@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
@@ -21,14 +20,10 @@ from models.credential_queries import (
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, select_types_by_id
 from models.tenancy import scoped_to
-from models.user import user_visibility
+from resolvers.visibility import users_visible_to
 from server.database import Database
 from services.credentials.settings import load_settings
 from services.viewer import Viewer
-
-
-def holder_visibility(viewer: Viewer) -> ColumnElement[bool]:
-    return user_visibility(viewer.user_id, viewer.sees_all_users, viewer.overseen_company_ids)
 
 
 class CredentialLoaders:
@@ -52,7 +47,7 @@ class CredentialLoaders:
         return self._settings
 
     async def _credentials(self, ids: Sequence[int]) -> list[Credential | None]:
-        statement = select_credentials_by_id(holder_visibility(self._viewer), ids)
+        statement = select_credentials_by_id(users_visible_to(self._viewer), ids)
         async with self._read() as session:
             found = {c.id: c for c in await session.scalars(statement)}
         return [found.get(i) for i in ids]

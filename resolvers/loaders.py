@@ -9,8 +9,9 @@ from strawberry.dataloader import DataLoader
 
 from models.company import Company, select_companies
 from models.tenancy import scoped_to
-from models.user import User, select_users_by_id, user_visibility
+from models.user import User, select_users_by_id
 from resolvers.credential_loaders import CredentialLoaders
+from resolvers.visibility import users_visible_to
 from server.database import Database
 from services.viewer import Viewer
 
@@ -24,11 +25,8 @@ class Loaders:
         self.credentials = CredentialLoaders(database, viewer)
 
     async def _load_users(self, ids: Sequence[int]) -> list[User | None]:
-        viewer = self._viewer
-        visible = user_visibility(
-            viewer.user_id, viewer.sees_all_users, viewer.overseen_company_ids
-        )
-        async with self._database.read(scoped_to(viewer.organization_id)) as session:
+        visible = users_visible_to(self._viewer)
+        async with self._database.read(scoped_to(self._viewer.organization_id)) as session:
             found = {u.id: u for u in await session.scalars(select_users_by_id(visible, ids))}
         return [found.get(i) for i in ids]
 

@@ -9,11 +9,11 @@ from models.user import (
     UserFilter,
     count_users,
     select_users_page,
-    user_visibility,
 )
 from resolvers.context import RequestContext
 from resolvers.errors import BadInputError, NotAuthenticatedError
 from resolvers.pagination import Page, check_page_size, decode_cursor, has_control_characters
+from resolvers.visibility import users_visible_to
 
 
 async def resolve_me(info: Info[RequestContext, None]) -> User:
@@ -42,7 +42,7 @@ async def resolve_users_page(
     if user_filter.search is not None and has_control_characters(user_filter.search):
         raise BadInputError("'search' must not contain control characters")
     position = decode_cursor(after, (str, int)) if after is not None else None
-    visible = user_visibility(viewer.user_id, viewer.sees_all_users, viewer.overseen_company_ids)
+    visible = users_visible_to(viewer)
     async with context.read() as session:
         fetched = list(
             await session.scalars(select_users_page(visible, user_filter, position, first + 1))
