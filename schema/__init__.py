@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError, lexicographic_sort_schema, print_schema
@@ -20,6 +21,7 @@ from schema.credential_settings import CredentialSettingsMutations
 from schema.credential_type import CredentialTypeMutations
 from schema.errors import MaskUnexpectedErrors
 from schema.introspection import IntrospectionPolicy
+from schema.limits import DEFAULT_LIMITS, QueryLimits, limit_extensions
 from schema.node import NODE_TYPES
 from schema.query import Query
 
@@ -38,9 +40,12 @@ class CredentialsSchema(Schema):
 
 
 @functools.cache
-def build_schema() -> Schema:
-    """The schema, built once per process: building is slow and its result immutable."""
-    extensions: list[type[SchemaExtension]] = [
+def build_schema(limits: QueryLimits = DEFAULT_LIMITS, field_suggestions: bool = True) -> Schema:
+    """The schema, built once per process and configuration: building is slow and its
+    result immutable. Field suggestions ("did you mean ...") reveal the schema: off in
+    prod, where introspection is off too."""
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        *limit_extensions(limits),
         # Dashboards repeat the same documents: parse and validate each once.
         ParserCache,
         ValidationCache,
@@ -52,7 +57,9 @@ def build_schema() -> Schema:
         mutation=Mutation,
         types=list(NODE_TYPES.values()),
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(
+            auto_camel_case=True, disable_field_suggestions=not field_suggestions
+        ),
     )
 
 

@@ -17,12 +17,13 @@ from models.base import utcnow
 from models.locks import hold_setup_lock
 from models.tenancy import unscoped
 from schema import build_schema
+from schema.limits import QueryLimits
 from server.broker import BroadcastConnection
 from server.database import Database
 from server.graphql_view import GraphQLEndpoint
 from server.migrations import pending_migrations, upgrade_to_head
 from server.request_id import RequestIdMiddleware
-from server.settings import Settings
+from server.settings import Environment, Settings
 from services.demo import (
     USERS,
     demo_organization_id,
@@ -72,7 +73,14 @@ def create_app(
         settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
     broadcast = BroadcastConnection(settings.broadcast_url)
-    endpoint = GraphQLEndpoint(build_schema(), database, settings, clock)
+    limits = QueryLimits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_query_aliases,
+        max_tokens=settings.max_query_tokens,
+        max_cost=settings.max_query_cost,
+    )
+    schema = build_schema(limits, field_suggestions=settings.environment is Environment.DEV)
+    endpoint = GraphQLEndpoint(schema, database, settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

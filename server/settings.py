@@ -102,6 +102,10 @@ class Settings:
     load_demo_data: bool = True
     sqlite_busy_timeout_ms: int = 15_000
     log_level: str = "INFO"
+    max_query_depth: int = 10
+    max_query_aliases: int = 30
+    max_query_tokens: int = 5_000
+    max_query_cost: int = 1_000
 
     @property
     def is_sqlite(self) -> bool:
@@ -131,6 +135,10 @@ class Settings:
             load_demo_data=_bool(env, "LOAD_DEMO_DATA", dev),
             sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", 15_000),
             log_level=_log_level(env.get("LOG_LEVEL") or "INFO"),
+            max_query_depth=_int(env, "MAX_QUERY_DEPTH", 10, minimum=1),
+            max_query_aliases=_int(env, "MAX_QUERY_ALIASES", 30),
+            max_query_tokens=_int(env, "MAX_QUERY_TOKENS", 5_000, minimum=100),
+            max_query_cost=_int(env, "MAX_QUERY_COST", 1_000, minimum=1),
         )
 
     def check_production_ready(self) -> None:

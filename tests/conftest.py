@@ -107,11 +107,19 @@ async def world(backend: str, database: Database, sqlite_templates: SqliteTempla
     return await build_world(database)
 
 
+def body_of(response: httpx.Response) -> dict[str, Any]:
+    """A response's body without `extensions` (the cost report every response carries)."""
+    body: dict[str, Any] = response.json()
+    body.pop("extensions", None)
+    return body
+
+
 class GraphQLClient:
     """Posts operations to the in-process app as a client would."""
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
+        self.last_extensions: dict[str, Any] | None = None
 
     async def post(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
@@ -124,11 +132,12 @@ class GraphQLClient:
     async def execute(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
     ) -> dict[str, Any]:
-        """The response body; fails the test on a non-200 status."""
+        """The response body without `extensions` (kept in `last_extensions`: the cost
+        report every response carries); fails the test on a non-200 status."""
         response = await self.post(query, variables, token)
         assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        self.last_extensions = response.json().get("extensions")
+        return body_of(response)
 
 
 @asynccontextmanager

@@ -20,7 +20,7 @@ from server.database import Database
 from server.settings import Settings
 from services import identity
 from tests.clock import TestClock
-from tests.conftest import GraphQLClient, http_client_on
+from tests.conftest import GraphQLClient, body_of, http_client_on
 from tests.world import World
 
 ME = "{ me { name } }"
@@ -94,7 +94,7 @@ async def test_the_bearer_scheme_is_case_insensitive(graphql: GraphQLClient, wor
     response = await graphql.http.post("/graphql", json=ME_BODY, headers=headers)
     # then the token is accepted
     assert response.status_code == 200, response.text
-    assert response.json() == {"data": {"me": {"name": "Employee"}}}
+    assert body_of(response) == {"data": {"me": {"name": "Employee"}}}
 
 
 async def test_a_bare_token_without_a_scheme_is_refused_over_http(

@@ -22,7 +22,7 @@ query Companies {
   companies {
     id
     name
-    workers(first: 100) { totalCount edges { node { name } } }
+    workers(first: 40) { totalCount edges { node { name } } }
   }
 }
 """

@@ -21,7 +21,7 @@ from schema import CredentialsSchema
 from schema.errors import MaskUnexpectedErrors
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, body_of
 from tests.world import World
 
 MASKED_MESSAGE = re.compile(r"^Internal server error \(error id (?P<id>[0-9a-f]{32})\)\.$")
@@ -245,7 +245,7 @@ async def test_a_clients_mistake_is_not_logged_as_a_server_error(
     # when a client sends a document it got wrong
     response = await graphql.post(document, variables, world.token("admin"))
     # then it is told why (an id that names nothing is simply not found, without an error)
-    body = response.json()
+    body = body_of(response)
     if message is None:
         assert body == {"data": {"nodes": [None]}}
     else:
@@ -332,7 +332,7 @@ async def test_a_query_over_get_with_a_token_works(graphql: GraphQLClient, world
     )
     # then it is answered like a POST
     assert response.status_code == 200, response.text
-    assert response.json() == {"data": {"me": {"name": "Bolt Worker"}}}
+    assert body_of(response) == {"data": {"me": {"name": "Bolt Worker"}}}
 
 
 async def test_a_mutation_over_get_is_refused(graphql: GraphQLClient, world: World) -> None:

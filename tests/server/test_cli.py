@@ -21,6 +21,7 @@ from models.permission import Permission
 from server.app import create_app
 from server.cli import build_parser, main
 from server.settings import Settings, normalize_database_url
+from tests.conftest import body_of
 from tests.server.process import ROOT, service_env
 
 ME_QUERY = "{ me { name email company { name } } }"
@@ -230,7 +231,7 @@ async def test_an_issued_token_authenticates_its_user(
 
     # Then it is that user, in their company
     assert response.status_code == 200, response.text
-    assert response.json() == {
+    assert body_of(response) == {
         "data": {
             "me": {
                 "name": "Alex Admin",
