@@ -16,6 +16,7 @@ from models.tenancy import scoped_to
 from resolvers.errors import NotAuthenticatedError
 from resolvers.loaders import Loaders
 from server.database import Database
+from server.metrics import Metrics
 from server.settings import Settings
 from services.viewer import Viewer
 
@@ -28,7 +29,10 @@ class RequestContext:
     settings: Settings
     request_id: str
     clock: Callable[[], datetime]
+    metrics: Metrics | None = None
     viewer: Viewer | None = None
+    # Codes of the typed errors mutations answered with, for the operation's log and metrics.
+    error_codes: list[str] = field(default_factory=list)
     # Set by Strawberry from the graphql-transport-ws connection_init payload.
     connection_params: dict[str, object] | None = None
     _loaders: Loaders | None = field(default=None, repr=False)

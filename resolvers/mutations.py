@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
@@ -24,6 +24,11 @@ class Outcome(Generic[T]):
     errors: list[DomainError] = field(default_factory=list)
 
 
+def _refused(context: RequestContext, errors: list[DomainError]) -> Outcome[Any]:
+    context.error_codes.extend(str(error.code.value) for error in errors)
+    return Outcome(errors=errors)
+
+
 async def run_mutation(
     info: Info[RequestContext, None],
     work: Callable[[AsyncSession, Viewer, datetime], Awaitable[T]],
@@ -34,9 +39,9 @@ async def run_mutation(
         async with context.transaction() as session:
             value = await work(session, viewer, context.now())
     except DomainError as error:
-        return Outcome(errors=[error])
+        return _refused(context, [error])
     except DomainErrors as errors:
-        return Outcome(errors=errors.errors)
+        return _refused(context, errors.errors)
     finally:
         # What the loaders cached before this mutation is stale now, for what follows in
         # the same document.

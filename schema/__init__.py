@@ -23,6 +23,7 @@ from schema.errors import MaskUnexpectedErrors
 from schema.introspection import IntrospectionPolicy
 from schema.limits import DEFAULT_LIMITS, QueryLimits, limit_extensions
 from schema.node import NODE_TYPES
+from schema.observability import OperationObserver
 from schema.query import Query
 
 
@@ -51,6 +52,7 @@ def build_schema(limits: QueryLimits = DEFAULT_LIMITS, field_suggestions: bool =
         ValidationCache,
         MaskUnexpectedErrors,
         IntrospectionPolicy,
+        OperationObserver,
     ]
     return CredentialsSchema(
         query=Query,

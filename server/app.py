@@ -10,7 +10,7 @@ from datetime import datetime
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from models.base import utcnow
@@ -21,6 +21,8 @@ from schema.limits import QueryLimits
 from server.broker import BroadcastConnection
 from server.database import Database
 from server.graphql_view import GraphQLEndpoint
+from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from server.metrics import HttpMetricsMiddleware, Metrics
 from server.migrations import pending_migrations, upgrade_to_head
 from server.request_id import RequestIdMiddleware
 from server.settings import Environment, Settings
@@ -80,7 +82,8 @@ def create_app(
         max_cost=settings.max_query_cost,
     )
     schema = build_schema(limits, field_suggestions=settings.environment is Environment.DEV)
-    endpoint = GraphQLEndpoint(schema, database, settings, clock)
+    metrics = Metrics()
+    endpoint = GraphQLEndpoint(schema, database, settings, clock, metrics)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -108,17 +111,25 @@ def create_app(
             status_code=200 if ready else 503,
         )
 
+    async def metrics_page(_: Request) -> Response:
+        return Response(metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
+
     app = Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_page),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(HttpMetricsMiddleware, metrics=metrics),
+        ],
         lifespan=lifespan,
     )
     app.state.database = database
     app.state.broadcast = broadcast
+    app.state.metrics = metrics
     app.state.settings = settings
     return app

@@ -19,6 +19,7 @@ from models.base import utcnow
 from models.tenancy import unscoped
 from models.user import User
 from server.database import Database
+from server.logs import configure_logging
 from server.migrations import pending_migrations, upgrade_to_head
 from server.settings import Settings, SettingsError
 from services import identity
@@ -67,8 +68,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
         asyncio.run(check())
 
+    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),
+        log_config=None,  # keep the JSON logging configured above
         host=args.host or settings.host,
         port=settings.port if args.port is None else args.port,
         log_level=settings.log_level.lower(),

@@ -19,6 +19,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import NotAuthenticatedError
 from server.auth import authenticate, token_from_connection_params
 from server.database import Database
+from server.metrics import Metrics
 from server.request_id import request_id_of
 from server.settings import Settings
 from services.tokens import parse_bearer
@@ -49,6 +50,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         database: Database,
         settings: Settings,
         clock: Callable[[], datetime],
+        metrics: Metrics,
     ) -> None:
         super().__init__(
             schema,
@@ -61,6 +63,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         self.database = database
         self.settings = settings
         self.clock = clock
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -84,6 +87,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             settings=self.settings,
             request_id=request_id_of(request.scope),
             clock=self.clock,
+            metrics=self.metrics,
             viewer=request.scope.get("state", {}).get("viewer"),
         )
 

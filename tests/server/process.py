@@ -38,6 +38,10 @@ SERVICE_VARIABLES = (
     "LOAD_DEMO_DATA",
     "SQLITE_BUSY_TIMEOUT_MS",
     "LOG_LEVEL",
+    "MAX_QUERY_DEPTH",
+    "MAX_QUERY_ALIASES",
+    "MAX_QUERY_TOKENS",
+    "MAX_QUERY_COST",
 )
 DEMO_TOKENS_HEADING = "Demo users and their API tokens"
 STARTUP_COMPLETE = "Application startup complete"
