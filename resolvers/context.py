@@ -17,6 +17,7 @@ from resolvers.errors import NotAuthenticatedError
 from resolvers.loaders import Loaders
 from server.database import Database
 from server.metrics import Metrics
+from server.ratelimit import CostBuckets
 from server.settings import Settings
 from services.viewer import Viewer
 
@@ -30,6 +31,7 @@ class RequestContext:
     request_id: str
     clock: Callable[[], datetime]
     metrics: Metrics | None = None
+    rate_limiter: CostBuckets | None = None
     viewer: Viewer | None = None
     # Codes of the typed errors mutations answered with, for the operation's log and metrics.
     error_codes: list[str] = field(default_factory=list)

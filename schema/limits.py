@@ -3,7 +3,7 @@ Refusals come back as errors with a code, before anything runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -39,8 +39,9 @@ class QueryCost(SchemaExtension):
     def __init__(self, max_cost: int) -> None:
         self.max_cost = max_cost
         self.requested: int | None = None
+        self.throttle: dict[str, Any] | None = None
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         if context.graphql_document is not None:
             self.requested = operation_cost(
@@ -49,28 +50,59 @@ class QueryCost(SchemaExtension):
                 context.operation_name,
                 context.variables,
             )
-            if self.requested > self.max_cost:
-                context.result = GraphQLExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            f"This operation would cost {self.requested}, more than the "
-                            f"{self.max_cost} allowed: ask for fewer items ('first') or "
-                            "fewer fields.",
-                            extensions={
-                                "code": "QUERY_TOO_COSTLY",
-                                "requestedQueryCost": self.requested,
-                                "maximumAvailable": self.max_cost,
-                            },
-                        )
-                    ],
-                )
+            refusal = self._too_costly() or await self._throttled()
+            if refusal is not None:
+                context.result = GraphQLExecutionResult(data=None, errors=[refusal])
         yield
+
+    def _too_costly(self) -> GraphQLError | None:
+        assert self.requested is not None
+        if self.requested <= self.max_cost:
+            return None
+        return GraphQLError(
+            f"This operation would cost {self.requested}, more than the {self.max_cost} "
+            "allowed: ask for fewer items ('first') or fewer fields.",
+            extensions={
+                "code": "QUERY_TOO_COSTLY",
+                "requestedQueryCost": self.requested,
+                "maximumAvailable": self.max_cost,
+            },
+        )
+
+    async def _throttled(self) -> GraphQLError | None:
+        """Takes the cost from the caller's token's bucket, or refuses saying when to retry."""
+        request = self.execution_context.context
+        buckets, viewer = getattr(request, "rate_limiter", None), getattr(request, "viewer", None)
+        if buckets is None or viewer is None or self.requested is None:
+            return None
+        decision = await buckets.take(f"token:{viewer.token_id}", self.requested, request.now())
+        self.throttle = {
+            "maximumAvailable": buckets.shape.capacity,
+            "currentlyAvailable": int(decision.available),
+            "restoreRate": buckets.shape.restore_rate,
+        }
+        if decision.allowed:
+            return None
+        return GraphQLError(
+            f"Throttled: this operation costs {self.requested} and {int(decision.available)} "
+            f"is available to this token now; retry in {decision.retry_after_seconds} s.",
+            extensions={
+                "code": "THROTTLED",
+                "retryAfterSeconds": decision.retry_after_seconds,
+                "requestedQueryCost": self.requested,
+            },
+        )
 
     def get_results(self) -> dict[str, Any]:
         if self.requested is None:
             return {}
-        return {"cost": {"requestedQueryCost": self.requested, "maximumAvailable": self.max_cost}}
+        cost: dict[str, Any] = {
+            "requestedQueryCost": self.requested,
+            "maximumAvailable": self.max_cost,
+        }
+        if self.throttle is not None:
+            cost["throttleStatus"] = self.throttle
+        return {"cost": cost}
 
 
 def limit_extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,6 +25,7 @@ from server.graphql_view import GraphQLEndpoint
 from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from server.metrics import HttpMetricsMiddleware, Metrics
 from server.migrations import pending_migrations, upgrade_to_head
+from server.ratelimit import BucketShape, CostBuckets, MemoryBuckets, RedisBuckets
 from server.request_id import RequestIdMiddleware
 from server.settings import Environment, Settings
 from services.demo import (
@@ -66,6 +68,17 @@ def _print_demo_tokens(settings: Settings) -> None:
     print("\n".join(lines), flush=True)
 
 
+def create_rate_limiter(settings: Settings) -> CostBuckets | None:
+    """Per-token cost buckets: in Redis when the broadcast uses it (shared by every
+    instance), else in the process; none when RATE_LIMIT_CAPACITY is 0."""
+    if settings.rate_limit_capacity == 0:
+        return None
+    shape = BucketShape(settings.rate_limit_capacity, settings.rate_limit_restore_rate)
+    if urlsplit(settings.broadcast_url).scheme in ("redis", "rediss"):
+        return RedisBuckets(settings.broadcast_url, shape)
+    return MemoryBuckets(shape)
+
+
 def create_app(
     settings: Settings | None = None, clock: Callable[[], datetime] = utcnow
 ) -> Starlette:
@@ -83,7 +96,8 @@ def create_app(
     )
     schema = build_schema(limits, field_suggestions=settings.environment is Environment.DEV)
     metrics = Metrics()
-    endpoint = GraphQLEndpoint(schema, database, settings, clock, metrics)
+    rate_limiter = create_rate_limiter(settings)
+    endpoint = GraphQLEndpoint(schema, database, settings, clock, metrics, rate_limiter)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -93,6 +107,8 @@ def create_app(
             yield
         finally:
             await broadcast.stop()
+            if rate_limiter is not None:
+                await rate_limiter.close()
             await database.dispose()
 
     async def healthz(_: Request) -> JSONResponse:
@@ -131,5 +147,6 @@ def create_app(
     app.state.database = database
     app.state.broadcast = broadcast
     app.state.metrics = metrics
+    app.state.rate_limiter = rate_limiter
     app.state.settings = settings
     return app

@@ -20,6 +20,7 @@ from resolvers.errors import NotAuthenticatedError
 from server.auth import authenticate, token_from_connection_params
 from server.database import Database
 from server.metrics import Metrics
+from server.ratelimit import CostBuckets
 from server.request_id import request_id_of
 from server.settings import Settings
 from services.tokens import parse_bearer
@@ -51,6 +52,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         settings: Settings,
         clock: Callable[[], datetime],
         metrics: Metrics,
+        rate_limiter: CostBuckets | None,
     ) -> None:
         super().__init__(
             schema,
@@ -64,6 +66,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         self.settings = settings
         self.clock = clock
         self.metrics = metrics
+        self.rate_limiter = rate_limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -88,6 +91,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             request_id=request_id_of(request.scope),
             clock=self.clock,
             metrics=self.metrics,
+            rate_limiter=self.rate_limiter,
             viewer=request.scope.get("state", {}).get("viewer"),
         )
 

@@ -106,6 +106,8 @@ class Settings:
     max_query_aliases: int = 30
     max_query_tokens: int = 5_000
     max_query_cost: int = 1_000
+    rate_limit_capacity: int = 2_000
+    rate_limit_restore_rate: int = 100
 
     @property
     def is_sqlite(self) -> bool:
@@ -139,6 +141,8 @@ class Settings:
             max_query_aliases=_int(env, "MAX_QUERY_ALIASES", 30),
             max_query_tokens=_int(env, "MAX_QUERY_TOKENS", 5_000, minimum=100),
             max_query_cost=_int(env, "MAX_QUERY_COST", 1_000, minimum=1),
+            rate_limit_capacity=_int(env, "RATE_LIMIT_CAPACITY", 2_000),
+            rate_limit_restore_rate=_int(env, "RATE_LIMIT_RESTORE_RATE", 100, minimum=1),
         )
 
     def check_production_ready(self) -> None:

@@ -151,6 +151,9 @@ async def http_client_on(
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
     finally:
+        # What the lifespan would close (in-process transports do not run it).
+        if app.state.rate_limiter is not None:
+            await app.state.rate_limiter.close()
         await app.state.database.dispose()
 
 

@@ -35,7 +35,16 @@ async def test_the_cost_of_an_operation_is_reported(graphql: GraphQLClient, worl
     # for each of the 50 items it may return
     assert "errors" not in body
     assert graphql.last_extensions == {
-        "cost": {"requestedQueryCost": 151, "maximumAvailable": 1000}
+        "cost": {
+            "requestedQueryCost": 151,
+            "maximumAvailable": 1000,
+            # and what is left in the token's rate-limit bucket
+            "throttleStatus": {
+                "maximumAvailable": 2000,
+                "currentlyAvailable": 2000 - 151,
+                "restoreRate": 100,
+            },
+        }
     }
 
 
