@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from resolvers.errors import BadInputError
+from services.text import has_control_characters
 
 Row = TypeVar("Row")
 
@@ -46,11 +47,6 @@ def _fits(value: object, kind: type) -> bool:
     if isinstance(value, int):
         return abs(value) <= MAX_SQL_INTEGER
     return isinstance(value, str) and not has_control_characters(value)
-
-
-def has_control_characters(value: str) -> bool:
-    """Databases reject NUL, and no name or email holds any control character."""
-    return any(ord(c) < 32 or ord(c) == 127 for c in value)
 
 
 def check_page_size(first: int) -> int:

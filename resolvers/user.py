@@ -12,8 +12,9 @@ from models.user import (
 )
 from resolvers.context import RequestContext
 from resolvers.errors import BadInputError, NotAuthenticatedError
-from resolvers.pagination import Page, check_page_size, decode_cursor, has_control_characters
+from resolvers.pagination import Page, check_page_size, decode_cursor
 from resolvers.visibility import users_visible_to
+from services.text import has_control_characters
 
 
 async def resolve_me(info: Info[RequestContext, None]) -> User:

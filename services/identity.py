@@ -22,6 +22,7 @@ from models.permission import Permission, PermissionSet, select_permission_set_n
 from models.token import ApiToken, select_live_token, touch_token
 from models.user import User, select_user_by_email
 from services.errors import DomainError
+from services.text import has_control_characters
 from services.tokens import mint_token, token_digest, token_prefix
 from services.viewer import Viewer
 
@@ -44,6 +45,10 @@ def _required(value: str, field: str, limit: int = 200) -> str:
     if len(value) > limit:
         raise DomainError(
             IdentityErrorCode.INVALID, f"{field} is longer than {limit} characters", field
+        )
+    if has_control_characters(value):
+        raise DomainError(
+            IdentityErrorCode.INVALID, f"{field} must not contain control characters", field
         )
     return value
 

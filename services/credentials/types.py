@@ -15,6 +15,7 @@ from models.credential_type import CredentialType, FieldRule, select_type_by_nam
 from services.credentials.errors import CredentialErrorCode
 from services.credentials.policy import can_configure
 from services.errors import DomainError
+from services.text import has_control_characters
 from services.viewer import Viewer
 
 MAX_VALIDITY_MONTHS = 1200
@@ -61,6 +62,10 @@ async def _apply(
             raise DomainError(
                 CredentialErrorCode.INVALID, "The name is over 200 characters.", "name"
             )
+        if has_control_characters(name):
+            raise DomainError(
+                CredentialErrorCode.INVALID, "The name must not contain control characters.", "name"
+            )
         same = await session.scalar(select_type_by_name_key(name.casefold()))
         if same is not None and same is not credential_type:
             raise DomainError(
@@ -70,6 +75,12 @@ async def _apply(
             )
         credential_type.name = name
     if changes.description is not None:
+        if has_control_characters(changes.description, multiline=True):
+            raise DomainError(
+                CredentialErrorCode.INVALID,
+                "The description must not contain control characters.",
+                "description",
+            )
         credential_type.description = changes.description.strip()
     for field in ("issue_date_rule", "expiry_date_rule", "media_rule"):
         rule = getattr(changes, field)

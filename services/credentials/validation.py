@@ -9,6 +9,7 @@ from models.credential_type import CredentialType, FieldRule
 from services.credentials.dates import add_months
 from services.credentials.errors import CredentialErrorCode
 from services.errors import DomainError, raise_all
+from services.text import has_control_characters
 
 MAX_CREDENTIAL_NUMBER = 100
 
@@ -49,7 +50,14 @@ def validated(
         and credential_type.default_validity_months is not None
         and not credential_type.never_expires
     ):
-        expiry = add_months(details.issue_date, credential_type.default_validity_months)
+        try:
+            expiry = add_months(details.issue_date, credential_type.default_validity_months)
+        except ValueError:  # past 9999-12-31
+            raise DomainError(
+                CredentialErrorCode.INVALID,
+                "The issue date is too late to propose an expiry date from it.",
+                "issueDate",
+            ) from None
     expiry_rule = (
         FieldRule.NOT_USED if credential_type.never_expires else (credential_type.expiry_date_rule)
     )
@@ -60,6 +68,14 @@ def validated(
         ),
         _check_rule(expiry_rule, expiry, "Expiration date", "expiryDate", name),
     ]
+    if number is not None and has_control_characters(number):
+        problems.append(
+            DomainError(
+                CredentialErrorCode.INVALID,
+                "The credential number must not contain control characters.",
+                "credentialNumber",
+            )
+        )
     if number is not None and len(number) > MAX_CREDENTIAL_NUMBER:
         problems.append(
             DomainError(

@@ -24,6 +24,7 @@ from services.credentials.lifecycle.loading import (
     touch,
 )
 from services.errors import DomainError
+from services.text import has_control_characters
 from services.viewer import Viewer
 
 MAX_REASON = 2000
@@ -104,6 +105,12 @@ async def reject(
         raise DomainError(
             CredentialErrorCode.REQUIRED,
             "A reason is required: the holder reads it when they resubmit.",
+            "reason",
+        )
+    if has_control_characters(reason, multiline=True):
+        raise DomainError(
+            CredentialErrorCode.INVALID,
+            "The reason must not contain control characters.",
             "reason",
         )
     if len(reason) > MAX_REASON:
