@@ -11,8 +11,13 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-# Attributes every LogRecord has; anything else on a record came from `extra`.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Attributes every LogRecord has; anything else on a record came from `extra` (but for
+# uvicorn's terminal-coloured copy of the message).
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
