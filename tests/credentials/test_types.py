@@ -4,17 +4,14 @@ defaults, names unique per organization whatever their case, and who may manage 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.util import await_only
 
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import create_credential, create_type, global_id
+from tests.races import meet_before
 from tests.world import World
 
 TYPE_FIELDS = """
@@ -288,26 +285,6 @@ async def test_a_type_may_change_the_case_of_its_own_name(
     assert [t["name"] for t in await _types(graphql, token)] == [FIRST_AID]
 
 
-@contextmanager
-def _meet_before(statement_prefix: str) -> Iterator[None]:
-    """Holds the first two statements that start with `statement_prefix`, on any engine,
-    until both are ready to run: whatever two transactions read before that statement, both
-    read it before either writes."""
-    barrier = asyncio.Barrier(2)
-    pending = [2]
-
-    def hold(_: Any, __: Any, statement: str, *___: Any) -> None:
-        if pending[0] and statement.startswith(statement_prefix):
-            pending[0] -= 1
-            await_only(asyncio.wait_for(barrier.wait(), timeout=10))
-
-    event.listen(Engine, "before_cursor_execute", hold)
-    try:
-        yield
-    finally:
-        event.remove(Engine, "before_cursor_execute", hold)
-
-
 async def test_two_types_of_the_same_name_created_at_once_make_one_type(
     graphql: GraphQLClient, world: World, backend: str
 ) -> None:
@@ -316,7 +293,7 @@ async def test_two_types_of_the_same_name_created_at_once_make_one_type(
     # check the name before either inserts
     token = world.token("credentials_manager")
     meeting = (
-        _meet_before("INSERT INTO credential_types") if backend == "postgres" else nullcontext()
+        meet_before("INSERT INTO credential_types") if backend == "postgres" else nullcontext()
     )
     # when both run
     with meeting:

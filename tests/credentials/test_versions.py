@@ -5,21 +5,19 @@ submission and after edits, and which version counts on a day."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import AsyncIterator, Iterable
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.util import await_only
 
 from server.database import Database
 from server.settings import Settings
 from tests.clock import TestClock
 from tests.conftest import GraphQLClient, client_on
 from tests.credentials.factories import create_type, global_id, local_key
+from tests.races import meet_before
 from tests.world import World
 
 VERSION_FIELDS = """
@@ -106,26 +104,6 @@ async def client(
 ) -> AsyncIterator[GraphQLClient]:
     async with client_on(settings, clock) as client:
         yield client
-
-
-@contextmanager
-def _meet_before(statement_prefix: str) -> Iterator[None]:
-    """Holds the first two statements that start with `statement_prefix`, on any engine,
-    until both are ready to run: whatever two transactions read before that statement, both
-    read it before either writes."""
-    barrier = asyncio.Barrier(2)
-    pending = [2]
-
-    def hold(_: Any, __: Any, statement: str, *___: Any) -> None:
-        if pending[0] and statement.startswith(statement_prefix):
-            pending[0] -= 1
-            await_only(asyncio.wait_for(barrier.wait(), timeout=10))
-
-    event.listen(Engine, "before_cursor_execute", hold)
-    try:
-        yield
-    finally:
-        event.remove(Engine, "before_cursor_execute", hold)
 
 
 # Helpers: one GraphQL call each --------------------------------------------------------
@@ -649,7 +627,7 @@ async def test_two_edits_sent_at_once_with_the_same_revision_make_one_change(
     # when both send an edit at once with that revision; on SQLite write transactions are
     # serialized by BEGIN IMMEDIATE, on PostgreSQL both are made to read the credential
     # before either writes
-    meeting = _meet_before("UPDATE credential_versions") if backend == "postgres" else nullcontext()
+    meeting = meet_before("UPDATE credential_versions") if backend == "postgres" else nullcontext()
     edit = {"credentialId": credential["id"], "expectedRevision": credential["revision"]}
     with meeting:
         responses = await asyncio.gather(
@@ -992,7 +970,7 @@ async def test_the_same_credential_submitted_twice_at_once_is_created_once(
             "expiryDate": EXPIRES,
         }
     }
-    meeting = _meet_before("INSERT INTO credentials") if backend == "postgres" else nullcontext()
+    meeting = meet_before("INSERT INTO credentials") if backend == "postgres" else nullcontext()
     # when both run
     with meeting:
         responses = await asyncio.gather(
