@@ -101,19 +101,22 @@ class BulkCredentialPayload:
     )
 
 
-Work = Callable[[AsyncSession, Viewer, datetime], Awaitable[Credential]]
+# A lifecycle change of one credential: (session, viewer, credential id, now).
+CredentialAction = Callable[[AsyncSession, Viewer, int, datetime], Awaitable[Credential]]
 
 
 async def _credential_mutation(
     info: Info[RequestContext, None],
     global_id: strawberry.ID,
     field: str,
-    work: Callable[[int], Work],
+    action: CredentialAction,
 ) -> CredentialPayload:
     credential_id = key_of(global_id, "Credential")
     if credential_id is None:
         return CredentialPayload(errors=[CredentialError.not_found(field)])
-    outcome = await run_mutation(info, work(credential_id))
+    outcome = await run_mutation(
+        info, lambda session, viewer, now: action(session, viewer, credential_id, now)
+    )
     return _payload(outcome, id_argument=field)
 
 
@@ -204,10 +207,8 @@ class CredentialMutations:
             info,
             input.credential_id,
             "credentialId",
-            lambda cid: (
-                lambda s, viewer, now: lifecycle.add_version(
-                    s, viewer, cid, details, now, input.expected_revision
-                )
+            lambda s, viewer, cid, now: lifecycle.add_version(
+                s, viewer, cid, details, now, input.expected_revision
             ),
         )
 
@@ -220,10 +221,8 @@ class CredentialMutations:
             info,
             input.credential_id,
             "credentialId",
-            lambda cid: (
-                lambda s, viewer, now: lifecycle.edit_latest_version(
-                    s, viewer, cid, input.expected_revision, changes, now
-                )
+            lambda s, viewer, cid, now: lifecycle.edit_latest_version(
+                s, viewer, cid, input.expected_revision, changes, now
             ),
         )
 
@@ -233,12 +232,7 @@ class CredentialMutations:
     async def approve_credential(
         self, info: Info[RequestContext, None], id: strawberry.ID
     ) -> CredentialPayload:
-        return await _credential_mutation(
-            info,
-            id,
-            "id",
-            lambda cid: lambda s, viewer, now: lifecycle.approve(s, viewer, cid, now),
-        )
+        return await _credential_mutation(info, id, "id", lifecycle.approve)
 
     @strawberry.mutation(
         description="Reject the latest version with a reason the holder reads; asks them "
@@ -251,7 +245,7 @@ class CredentialMutations:
             info,
             id,
             "id",
-            lambda cid: lambda s, viewer, now: lifecycle.reject(s, viewer, cid, reason, now),
+            lambda s, viewer, cid, now: lifecycle.reject(s, viewer, cid, reason, now),
         )
 
     @strawberry.mutation(
@@ -260,23 +254,13 @@ class CredentialMutations:
     async def archive_credential(
         self, info: Info[RequestContext, None], id: strawberry.ID
     ) -> CredentialPayload:
-        return await _credential_mutation(
-            info,
-            id,
-            "id",
-            lambda cid: lambda s, viewer, now: lifecycle.archive(s, viewer, cid, now),
-        )
+        return await _credential_mutation(info, id, "id", lifecycle.archive)
 
     @strawberry.mutation
     async def restore_credential(
         self, info: Info[RequestContext, None], id: strawberry.ID
     ) -> CredentialPayload:
-        return await _credential_mutation(
-            info,
-            id,
-            "id",
-            lambda cid: lambda s, viewer, now: lifecycle.restore(s, viewer, cid, now),
-        )
+        return await _credential_mutation(info, id, "id", lifecycle.restore)
 
     @strawberry.mutation(
         description="Permanently delete an archived credential: versions, activity and "

@@ -23,7 +23,7 @@ def local_ids(node_ids: Iterable[str]) -> list[int | None]:
     return [local_key(node_id) for node_id in node_ids]
 
 
-def expect_id(global_id: GlobalID, type_name: str) -> int | None:
+def _expect_id(global_id: GlobalID, type_name: str) -> int | None:
     """The key of a global id of the expected type; None for any other (not found)."""
     if global_id.type_name != type_name:
         return None
@@ -34,7 +34,7 @@ def key_of(value: str, type_name: str) -> int | None:
     """The key of a global id as clients send it, if it names an object of that type;
     None otherwise (the caller answers "not found", as for an object the viewer cannot see)."""
     global_id = parse_global_id(value)
-    return expect_id(global_id, type_name) if global_id is not None else None
+    return _expect_id(global_id, type_name) if global_id is not None else None
 
 
 def parse_global_id(value: str) -> GlobalID | None:

@@ -11,11 +11,6 @@ from models.permission import Permission
 from resolvers.context import RequestContext
 
 
-def _viewer_user_id(info: Info[RequestContext, None]) -> int | None:
-    viewer = info.context.viewer
-    return viewer.user_id if viewer is not None else None
-
-
 class IsSelfOrUsersManager(BasePermission):
     """Personal details of a user: for that user and for "Platform management: Users"."""
 
@@ -27,13 +22,3 @@ class IsSelfOrUsersManager(BasePermission):
         if viewer is None:
             return False
         return bool(source.id == viewer.user_id or viewer.has(Permission.USERS_MANAGE))
-
-
-class IsSelf(BasePermission):
-    """The viewer's own account details (their tokens, for instance)."""
-
-    message = "Only the user themselves may see this field."
-    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
-
-    def has_permission(self, source: Any, info: Info[RequestContext, None], **_: Any) -> bool:
-        return bool(source.id == _viewer_user_id(info))

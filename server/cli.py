@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,8 @@ from server.settings import Settings, SettingsError
 from services import identity
 from services.errors import DomainError
 
+T = TypeVar("T")
+
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
@@ -32,16 +34,17 @@ def _emit(payload: dict[str, Any]) -> None:
     print(json.dumps(payload, default=str))
 
 
-async def _in_transaction(
-    settings: Settings, work: Callable[[AsyncSession], Awaitable[dict[str, Any]]]
-) -> dict[str, Any]:
-    database = Database(settings.database_url)
-    try:
-        await _require_migrated(database)
-        async with database.transaction(unscoped()) as session:
-            return await work(session)
-    finally:
-        await database.dispose()
+def _on_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` on a database of its own, closed afterwards."""
+
+    async def run() -> T:
+        database = Database(settings.database_url)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
 
 
 async def _require_migrated(database: Database) -> None:
@@ -58,15 +61,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     from server.app import create_app
 
     if not settings.is_sqlite:  # SQLite is migrated at start-up; elsewhere it is a deploy step
-
-        async def check() -> None:
-            database = Database(settings.database_url)
-            try:
-                await _require_migrated(database)
-            finally:
-                await database.dispose()
-
-        asyncio.run(check())
+        _on_database(settings, _require_migrated)
 
     configure_logging(settings.log_level)
     uvicorn.run(
@@ -80,14 +75,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _migrate(_: argparse.Namespace, settings: Settings) -> None:
-    async def run() -> None:
-        database = Database(settings.database_url)
-        try:
-            await upgrade_to_head(database)
-        finally:
-            await database.dispose()
-
-    asyncio.run(run())
+    _on_database(settings, upgrade_to_head)
     _emit({"migrated": True})
 
 
@@ -105,84 +93,70 @@ def _export_schema(args: argparse.Namespace, _: Settings) -> None:
     print(f"wrote {SCHEMA_FILE.name}")
 
 
-def _admin(
-    make: Callable[[argparse.Namespace], Callable[[AsyncSession], Awaitable[dict[str, Any]]]],
-) -> Callable[[argparse.Namespace, Settings], None]:
+AdminWork = Callable[[AsyncSession, argparse.Namespace], Awaitable[dict[str, Any]]]
+
+
+def _admin(work: AdminWork) -> Callable[[argparse.Namespace, Settings], None]:
+    """A command that runs `work` in one unscoped transaction and prints what it returns."""
+
     def run(args: argparse.Namespace, settings: Settings) -> None:
-        _emit(asyncio.run(_in_transaction(settings, make(args))))
+        async def in_transaction(database: Database) -> dict[str, Any]:
+            await _require_migrated(database)
+            async with database.transaction(unscoped()) as session:
+                return await work(session, args)
+
+        _emit(_on_database(settings, in_transaction))
 
     return run
 
 
-def _create_org(args: argparse.Namespace) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
-    async def work(session: AsyncSession) -> dict[str, Any]:
-        organization = await identity.create_organization(session, args.name)
-        return {"organization_id": organization.id, "name": organization.name}
-
-    return work
+async def _create_org(session: AsyncSession, args: argparse.Namespace) -> dict[str, Any]:
+    organization = await identity.create_organization(session, args.name)
+    return {"organization_id": organization.id, "name": organization.name}
 
 
-def _create_permission_set(
-    args: argparse.Namespace,
-) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
-    async def work(session: AsyncSession) -> dict[str, Any]:
-        permission_set = await identity.create_permission_set(
-            session, args.org, args.name, args.permission or []
-        )
-        return {"permission_set_id": permission_set.id, "permissions": permission_set.permissions}
-
-    return work
+async def _create_permission_set(session: AsyncSession, args: argparse.Namespace) -> dict[str, Any]:
+    permission_set = await identity.create_permission_set(
+        session, args.org, args.name, args.permission or []
+    )
+    return {"permission_set_id": permission_set.id, "permissions": permission_set.permissions}
 
 
-def _create_company(
-    args: argparse.Namespace,
-) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
-    async def work(session: AsyncSession) -> dict[str, Any]:
-        company = await identity.create_company(
-            session, args.org, args.name, args.contact_email, args.contact_phone
-        )
-        for user_id in args.manager or []:
-            await identity.add_company_manager(session, args.org, company.id, user_id)
-        for user_id in args.key_contact or []:
-            await identity.add_key_contact(session, args.org, company.id, user_id)
-        return {"company_id": company.id, "name": company.name}
-
-    return work
+async def _create_company(session: AsyncSession, args: argparse.Namespace) -> dict[str, Any]:
+    company = await identity.create_company(
+        session, args.org, args.name, args.contact_email, args.contact_phone
+    )
+    for user_id in args.manager or []:
+        await identity.add_company_manager(session, args.org, company.id, user_id)
+    for user_id in args.key_contact or []:
+        await identity.add_key_contact(session, args.org, company.id, user_id)
+    return {"company_id": company.id, "name": company.name}
 
 
-def _create_user(args: argparse.Namespace) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
-    async def work(session: AsyncSession) -> dict[str, Any]:
-        user = await identity.create_user(
-            session,
-            args.org,
-            args.name,
-            args.email,
-            company_id=args.company,
-            permission_set_id=args.permission_set,
-            is_active=not args.inactive,
-        )
-        return {"user_id": user.id, "email": user.email}
-
-    return work
+async def _create_user(session: AsyncSession, args: argparse.Namespace) -> dict[str, Any]:
+    user = await identity.create_user(
+        session,
+        args.org,
+        args.name,
+        args.email,
+        company_id=args.company,
+        permission_set_id=args.permission_set,
+        is_active=not args.inactive,
+    )
+    return {"user_id": user.id, "email": user.email}
 
 
-def _issue_token(args: argparse.Namespace) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
-    async def work(session: AsyncSession) -> dict[str, Any]:
-        user = await session.get(User, args.user)
-        if user is None:
-            raise DomainError(identity.IdentityErrorCode.NOT_FOUND, f"no user {args.user}", "user")
-        record, token = await identity.issue_token(session, user, args.name)
-        return {"token_id": record.id, "token": token, "note": "shown once: store it now"}
-
-    return work
+async def _issue_token(session: AsyncSession, args: argparse.Namespace) -> dict[str, Any]:
+    user = await session.get(User, args.user)
+    if user is None:
+        raise DomainError(identity.IdentityErrorCode.NOT_FOUND, f"no user {args.user}", "user")
+    record, token = await identity.issue_token(session, user, args.name)
+    return {"token_id": record.id, "token": token, "note": "shown once: store it now"}
 
 
-def _revoke_token(args: argparse.Namespace) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
-    async def work(session: AsyncSession) -> dict[str, Any]:
-        token = await identity.revoke_token(session, args.org, args.token_id, utcnow())
-        return {"token_id": token.id, "revoked_at": token.revoked_at}
-
-    return work
+async def _revoke_token(session: AsyncSession, args: argparse.Namespace) -> dict[str, Any]:
+    token = await identity.revoke_token(session, args.org, args.token_id, utcnow())
+    return {"token_id": token.id, "revoked_at": token.revoked_at}
 
 
 def build_parser() -> argparse.ArgumentParser:

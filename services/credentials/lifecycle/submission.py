@@ -66,7 +66,7 @@ async def create_credential(
     try:
         credential_type = await get_type(session, type_id)
     except DomainError as error:
-        raise replace_field(error, "typeId") from None
+        raise DomainError(error.code, error.message, "typeId") from None
     holder = await _holder_to_manage(session, viewer, holder_id)
     if await session.scalar(select_live_credential(holder.id, credential_type.id)):
         raise DomainError(
@@ -96,10 +96,6 @@ async def create_credential(
     journal.field_changes(credential, version, {})
     journal.event(credential, CredentialEventKind.SUBMITTED, version)
     return credential
-
-
-def replace_field(error: DomainError, field: str) -> DomainError:
-    return DomainError(error.code, error.message, field)
 
 
 def _new_version(
