@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 
@@ -54,14 +55,17 @@ async def test_fifty_concurrent_writers_never_see_database_is_locked(
 
 
 async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(
-    database: Database, backend: str
+    tmp_path: Path,
 ) -> None:
-    if backend != "sqlite":
-        return
-    async with database.engine.connect() as connection:
-        journal = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
-        foreign_keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
-        busy = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+    # SQLite only, whatever backends the suite runs on: these are its connection settings.
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'pragmas.db'}")
+    try:
+        async with database.engine.connect() as connection:
+            journal = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            foreign_keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+            busy = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+    finally:
+        await database.dispose()
     assert (journal, foreign_keys) == ("wal", 1)
     assert busy is not None
     assert busy >= 1000
