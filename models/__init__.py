@@ -12,8 +12,10 @@ from models.credential import ApprovalStatus, Credential, CredentialVersion
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, FieldRule
 from models.event import CredentialEvent, CredentialEventKind
+from models.notification import Notification, NotificationKind, NotificationSettings
 from models.organization import Organization
 from models.permission import Permission, PermissionSet
+from models.reminder import ExpiryReminder, ReminderKind, SchedulerState
 from models.token import ApiToken
 from models.user import User
 
@@ -33,10 +35,16 @@ __all__ = [
     "CredentialSettings",
     "CredentialType",
     "CredentialVersion",
+    "ExpiryReminder",
     "FieldRule",
+    "Notification",
+    "NotificationKind",
+    "NotificationSettings",
     "Organization",
     "Permission",
     "PermissionSet",
+    "ReminderKind",
+    "SchedulerState",
     "TenantOwned",
     "User",
 ]

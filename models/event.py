@@ -7,10 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Enum, Index, Select, func, select
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from models.base import Base, TenantOwned, utcnow
+from models.tenancy import TenantSession
 
 
 class CredentialEventKind(StrEnum):
@@ -43,3 +45,46 @@ class CredentialEvent(TenantOwned, Base):
     actor_id: Mapped[int | None]
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# Readers resume "after event id N", so within an organization events must become visible
+# in id order. SQLite serializes writers anyway; on PostgreSQL two transactions can commit
+# out of sequence order, so event writers of one organization take a transaction-scoped
+# advisory lock before their first event gets its id, and hold it until commit.
+_EVENT_LOCK_NAMESPACE = 0x43455654
+_WRITTEN_KEY = "credential_event_organizations"
+
+
+@orm_event.listens_for(TenantSession, "before_flush")
+def _order_event_writers(session: Session, _: UOWTransaction, __: Any) -> None:
+    organizations = {obj.organization_id for obj in session.new if isinstance(obj, CredentialEvent)}
+    if not organizations:
+        return
+    locked: set[int] = session.info.setdefault(_WRITTEN_KEY, set())
+    if session.get_bind().dialect.name == "postgresql":
+        connection = session.connection()
+        for organization_id in sorted(organizations - locked):
+            connection.execute(
+                select(func.pg_advisory_xact_lock(_EVENT_LOCK_NAMESPACE, organization_id))
+            )
+    locked |= organizations
+
+
+def organizations_with_new_events(session: Session) -> frozenset[int]:
+    """Organizations the session's transaction wrote events for: after its commit,
+    subscribers of those organizations have something new to read."""
+    return frozenset(session.info.get(_WRITTEN_KEY, ()))
+
+
+def select_events_after(after_id: int, limit: int) -> Select[CredentialEvent]:
+    """The session's organization's events after an id, oldest first (tenancy scopes it)."""
+    return (
+        select(CredentialEvent)
+        .where(CredentialEvent.id > after_id)
+        .order_by(CredentialEvent.id)
+        .limit(limit)
+    )
+
+
+def select_last_event_id() -> Select[int | None]:
+    return select(func.max(CredentialEvent.id))

@@ -16,6 +16,7 @@ from models.tenancy import scoped_to
 from resolvers.errors import NotAuthenticatedError
 from resolvers.loaders import Loaders
 from server.database import Database
+from server.event_hub import EventHub
 from server.metrics import Metrics
 from server.ratelimit import CostBuckets
 from server.settings import Settings
@@ -32,6 +33,7 @@ class RequestContext:
     clock: Callable[[], datetime]
     metrics: Metrics | None = None
     rate_limiter: CostBuckets | None = None
+    events: EventHub | None = None
     viewer: Viewer | None = None
     # Codes of the typed errors mutations answered with, for the operation's log and metrics.
     error_codes: list[str] = field(default_factory=list)

@@ -20,15 +20,22 @@ from schema.credential_mutations import CredentialMutations
 from schema.credential_settings import CredentialSettingsMutations
 from schema.credential_type import CredentialTypeMutations
 from schema.errors import MaskUnexpectedErrors
+from schema.events import Subscription
 from schema.introspection import IntrospectionPolicy
 from schema.limits import DEFAULT_LIMITS, QueryLimits, limit_extensions
 from schema.node import NODE_TYPES
+from schema.notifications import NotificationMutations
 from schema.observability import OperationObserver
 from schema.query import Query
 
 
 @strawberry.type
-class Mutation(CredentialTypeMutations, CredentialMutations, CredentialSettingsMutations):
+class Mutation(
+    CredentialTypeMutations,
+    CredentialMutations,
+    CredentialSettingsMutations,
+    NotificationMutations,
+):
     pass
 
 
@@ -57,6 +64,7 @@ def build_schema(limits: QueryLimits = DEFAULT_LIMITS, field_suggestions: bool =
     return CredentialsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=list(NODE_TYPES.values()),
         extensions=extensions,
         config=StrawberryConfig(

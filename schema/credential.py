@@ -78,7 +78,7 @@ class CredentialActivityEntry:
     ) -> CredentialActivityEntry:
         return cls(
             action=entry.action,
-            field=_FIELD_NAMES.get(entry.field, entry.field) if entry.field else None,
+            field=API_FIELD_NAMES.get(entry.field, entry.field) if entry.field else None,
             holder_id=holder_id,
             old_text=entry.old_value,
             new_text=entry.new_value,
@@ -88,7 +88,7 @@ class CredentialActivityEntry:
         )
 
 
-_FIELD_NAMES = {
+API_FIELD_NAMES = {
     "issue_date": "issueDate",
     "expiry_date": "expiryDate",
     "credential_number": "credentialNumber",

@@ -12,14 +12,16 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.user import resolve_me, resolve_users_page
 from schema.company import CompanyType
 from schema.credential_queries import CredentialQueries
+from schema.events import EventQueries
 from schema.node import resolve_global_ids
+from schema.notifications import NotificationQueries
 from schema.organization import OrganizationType
 from schema.pagination import Connection
 from schema.user import UserFilterInput, UserType
 
 
 @strawberry.type
-class Query(CredentialQueries):
+class Query(CredentialQueries, EventQueries, NotificationQueries):
     @strawberry.field(
         description="Any object by its global id; null if it does not exist or is not visible."
     )

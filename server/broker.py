@@ -1,78 +1,176 @@
-"""The broadcast backend (broadcaster), chosen by BROADCAST_URL: connected in the
-background so that the service starts, and reports itself not ready, while the broker
-is away."""
+"""The event bus on broadcaster: one subscription per process, supervised.
+
+broadcaster is the transport (memory://, redis://, postgres://), and it has faults that
+must not reach users: its Redis listener dies silently when the connection drops, two
+first subscribers of a channel can race, and its queues are unbounded. So this process
+subscribes once, proves the subscription alive with heartbeats (a deaf one is torn down
+and reconnected with backoff), and hands each message straight to a callback. Messages
+are only signals ("organization N has new events"): the event log in the database is the
+truth, and the hub reads it, also after every reconnection, so a lost message delays an
+event but never loses it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import asyncpg
 from broadcaster import Broadcast
+from broadcaster._base import Subscriber
 from redis import asyncio as aioredis
 
 logger = logging.getLogger("credentials.broker")
 
+CHANNEL = "credential-events"
 _PROBE_TIMEOUT_S = 2.0
-_FIRST_RETRY_S = 0.5
-_LAST_RETRY_S = 30.0
+_FIRST_RETRY_S = 0.2
+_LAST_RETRY_S = 10.0
 _BROKER_ERRORS = (OSError, TimeoutError, aioredis.RedisError, asyncpg.PostgresError)
 
 
-class BroadcastConnection:
-    """Owns the process's Broadcast; connects with exponential backoff until it succeeds."""
+class BrokerDeaf(Exception):
+    """No message, not even our own heartbeat, came back in time."""
 
-    def __init__(self, url: str) -> None:
+
+class EventBus:
+    """Publishes signals and delivers every signal received to `on_signal`; calls
+    `on_connected` after each (re)connection so the reader can catch up from the log."""
+
+    def __init__(
+        self,
+        url: str,
+        on_signal: Callable[[int], None],
+        on_connected: Callable[[], None],
+        heartbeat_s: float = 1.0,
+    ) -> None:
         self.url = url
-        self.broadcast: Broadcast | None = None
+        self._on_signal = on_signal
+        self._on_connected = on_connected
+        self._heartbeat_s = heartbeat_s
+        self._broadcast: Broadcast | None = None
         self._task: asyncio.Task[None] | None = None
+        self._publishing: set[asyncio.Task[None]] = set()
+        self.reconnections = 0
 
     @property
     def connected(self) -> bool:
-        return self.broadcast is not None
+        return self._broadcast is not None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._connect_until_done(), name="broadcast-connect")
-
-    async def _connect_until_done(self) -> None:
-        delay = _FIRST_RETRY_S
-        while True:
-            candidate = Broadcast(self.url)
-            try:
-                await candidate.connect()
-            except _BROKER_ERRORS as error:
-                # broadcaster leaves its backend half-open when connect fails.
-                with contextlib.suppress(Exception):
-                    await candidate._backend.disconnect()
-                logger.warning(
-                    "broadcast at %s unreachable (%s); retrying in %.1f s",
-                    _redacted(self.url),
-                    error,
-                    delay,
-                )
-                await asyncio.sleep(delay)  # backoff between reconnection attempts
-                delay = min(delay * 2, _LAST_RETRY_S)
-                continue
-            self.broadcast = candidate
-            logger.info("broadcast connected at %s", _redacted(self.url))
-            return
+        self._task = asyncio.create_task(self._supervise(), name="event-bus")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self.broadcast is not None:
-            await self.broadcast.disconnect()
-            self.broadcast = None
+            self._task = None
+
+    def publish_soon(self, organization_id: int) -> None:
+        """Publishes without making the caller (a committed mutation) wait for it."""
+        task = asyncio.create_task(self.publish(organization_id))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
 
     async def ready(self) -> bool:
         return self.connected and await broker_reachable(self.url)
 
+    async def publish(self, organization_id: int) -> None:
+        """At most once: when the broker is away the signal is dropped, and the readers
+        find the event in the log when they reconnect or poll."""
+        broadcast = self._broadcast
+        if broadcast is None:
+            return
+        try:
+            async with asyncio.timeout(_PROBE_TIMEOUT_S):
+                await broadcast.publish(CHANNEL, json.dumps({"organization": organization_id}))
+        except _BROKER_ERRORS as error:
+            logger.warning("publishing to the broker failed (%s); readers will poll", error)
 
-def _redacted(url: str) -> str:
+    async def _supervise(self) -> None:
+        delay = _FIRST_RETRY_S
+        while True:
+            broadcast = Broadcast(self.url)
+            try:
+                await broadcast.connect()
+                async with broadcast.subscribe(CHANNEL) as subscriber:
+                    self._broadcast = broadcast
+                    logger.info("event bus connected at %s", redacted(self.url))
+                    self._on_connected()
+                    delay = _FIRST_RETRY_S
+                    await self._listen(broadcast, subscriber)
+            except (*_BROKER_ERRORS, BrokerDeaf) as error:
+                logger.warning(
+                    "event bus at %s lost (%s); reconnecting in %.1f s",
+                    redacted(self.url),
+                    error or type(error).__name__,
+                    delay,
+                )
+            except Exception:  # a bug must not end supervision: log it and reconnect
+                logger.exception("event bus failed unexpectedly; reconnecting in %.1f s", delay)
+            finally:
+                self._broadcast = None
+                await _close_quietly(broadcast)
+            self.reconnections += 1
+            await asyncio.sleep(delay)  # backoff between reconnection attempts
+            delay = min(delay * 2, _LAST_RETRY_S)
+
+    async def _listen(self, broadcast: Broadcast, subscriber: Subscriber) -> None:
+        loop = asyncio.get_running_loop()
+        last_heard = loop.time()
+
+        async def read() -> None:
+            nonlocal last_heard
+            while True:
+                message = await subscriber.get()
+                last_heard = loop.time()
+                organization_id = _organization_of(message.message)
+                if organization_id is not None:
+                    self._on_signal(organization_id)
+
+        async def watch() -> None:
+            while True:
+                await asyncio.sleep(self._heartbeat_s)  # the heartbeat period
+                async with asyncio.timeout(_PROBE_TIMEOUT_S):
+                    await broadcast.publish(CHANNEL, json.dumps({"heartbeat": True}))
+                if loop.time() - last_heard > 3 * self._heartbeat_s:
+                    raise BrokerDeaf(f"nothing heard for {loop.time() - last_heard:.1f} s")
+
+        tasks = [asyncio.create_task(read()), asyncio.create_task(watch())]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            task.result()
+
+
+def _organization_of(message: str) -> int | None:
+    try:
+        value = json.loads(message).get("organization")
+    except (ValueError, AttributeError):
+        logger.warning("ignoring a malformed broker message")
+        return None
+    return value if isinstance(value, int) else None
+
+
+async def _close_quietly(broadcast: Broadcast) -> None:
+    """broadcaster re-raises its dead listener's error on disconnect and leaves a
+    half-open backend when connect failed: neither matters once we let go of it."""
+    with contextlib.suppress(Exception):
+        await broadcast.disconnect()
+    with contextlib.suppress(Exception):
+        await broadcast._backend.disconnect()
+
+
+def redacted(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
 

@@ -8,7 +8,7 @@ timeout. Reads stay deferred, so in WAL mode they never wait for writers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from models.event import organizations_with_new_events
 from models.tenancy import TenantSession
 
 _BEGIN_IMMEDIATE = "sqlite_begin_immediate"
@@ -65,6 +66,12 @@ class Database:
         self._writer = async_sessionmaker(
             self.write_engine, expire_on_commit=False, sync_session_class=TenantSession
         )
+        self._event_listeners: list[Callable[[int], None]] = []
+
+    def on_events_committed(self, listener: Callable[[int], None]) -> None:
+        """`listener(organization_id)` runs after each commit that wrote events of the
+        organization (the outbox's "something new" signal); never for a rollback."""
+        self._event_listeners.append(listener)
 
     @asynccontextmanager
     async def read(self, info: dict[str, Any]) -> AsyncIterator[AsyncSession]:
@@ -75,8 +82,13 @@ class Database:
     @asynccontextmanager
     async def transaction(self, info: dict[str, Any]) -> AsyncIterator[AsyncSession]:
         """One write transaction: committed when the block ends, rolled back on error."""
-        async with self._writer(info=info) as session, session.begin():
-            yield session
+        async with self._writer(info=info) as session:
+            async with session.begin():
+                yield session
+            organizations = organizations_with_new_events(session.sync_session)
+        for organization_id in organizations:
+            for listener in self._event_listeners:
+                listener(organization_id)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

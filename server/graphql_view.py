@@ -19,6 +19,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import NotAuthenticatedError
 from server.auth import authenticate, token_from_connection_params
 from server.database import Database
+from server.event_hub import EventHub
 from server.metrics import Metrics
 from server.ratelimit import CostBuckets
 from server.request_id import request_id_of
@@ -53,6 +54,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         clock: Callable[[], datetime],
         metrics: Metrics,
         rate_limiter: CostBuckets | None,
+        events: EventHub | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -67,6 +69,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         self.clock = clock
         self.metrics = metrics
         self.rate_limiter = rate_limiter
+        self.events = events
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -92,6 +95,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             clock=self.clock,
             metrics=self.metrics,
             rate_limiter=self.rate_limiter,
+            events=self.events,
             viewer=request.scope.get("state", {}).get("viewer"),
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,6 +39,44 @@ class Metrics:
             "graphql_errors_total",
             "Errors in GraphQL responses by code (typed mutation errors included).",
             ["code"],
+            registry=self.registry,
+        )
+
+        self.subscriptions = Gauge(
+            "graphql_subscriptions_open",
+            "Subscriptions open on this process.",
+            registry=self.registry,
+        )
+        self.events_read = Counter(
+            "credential_events_read_total",
+            "Credential events read from the log for this process's subscribers.",
+            registry=self.registry,
+        )
+        self.events_delivered = Counter(
+            "credential_events_delivered_total",
+            "Credential events sent to subscribers, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.events_published = Counter(
+            "credential_event_signals_published_total",
+            "Commits that wrote credential events, signalled to the other instances.",
+            registry=self.registry,
+        )
+        self.slow_subscribers = Counter(
+            "graphql_subscriptions_too_slow_total",
+            "Subscriptions ended because the client fell too far behind.",
+            registry=self.registry,
+        )
+        self.scheduler_runs = Counter(
+            "expiry_scheduler_runs_total",
+            "Expiry sweeps by outcome (swept, busy: another instance held the claim, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.reminders_sent = Counter(
+            "expiry_reminders_sent_total",
+            "Expiry reminders (EXPIRING_SOON and EXPIRED events) written by the scheduler.",
             registry=self.registry,
         )
 

@@ -108,6 +108,12 @@ class Settings:
     max_query_cost: int = 1_000
     rate_limit_capacity: int = 2_000
     rate_limit_restore_rate: int = 100
+    expiry_scheduler: bool = True
+    expiry_sweep_interval_s: int = 300
+    event_poll_interval_ms: int = 2_000
+    broadcast_heartbeat_ms: int = 1_000
+    subscriber_queue_size: int = 1_000
+    max_subscriptions_per_connection: int = 20
 
     @property
     def is_sqlite(self) -> bool:
@@ -143,6 +149,14 @@ class Settings:
             max_query_cost=_int(env, "MAX_QUERY_COST", 1_000, minimum=1),
             rate_limit_capacity=_int(env, "RATE_LIMIT_CAPACITY", 2_000),
             rate_limit_restore_rate=_int(env, "RATE_LIMIT_RESTORE_RATE", 100, minimum=1),
+            expiry_scheduler=_bool(env, "EXPIRY_SCHEDULER", True),
+            expiry_sweep_interval_s=_int(env, "EXPIRY_SWEEP_INTERVAL_S", 300, minimum=1),
+            event_poll_interval_ms=_int(env, "EVENT_POLL_INTERVAL_MS", 2_000, minimum=10),
+            broadcast_heartbeat_ms=_int(env, "BROADCAST_HEARTBEAT_MS", 1_000, minimum=10),
+            subscriber_queue_size=_int(env, "SUBSCRIBER_QUEUE_SIZE", 1_000, minimum=1),
+            max_subscriptions_per_connection=_int(
+                env, "MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, minimum=1
+            ),
         )
 
     def check_production_ready(self) -> None:

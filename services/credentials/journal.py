@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.activity import ActivityAction, CredentialActivity
 from models.credential import Credential, CredentialVersion
 from models.event import CredentialEvent, CredentialEventKind
+from services.notifications.inbox import notification_for
 
 TRACKED_FIELDS = ("issue_date", "expiry_date", "credential_number")
 
@@ -76,19 +77,21 @@ class Journal:
         version: CredentialVersion | None = None,
         **data: Any,
     ) -> None:
-        self.session.add(
-            CredentialEvent(
-                organization_id=credential.organization_id,
-                kind=kind,
-                credential_id=credential.id,
-                version_id=version.id if version is not None else None,
-                holder_id=credential.holder_id,
-                type_id=credential.type_id,
-                actor_id=self.actor_id,
-                occurred_at=self.now,
-                data=data,
-            )
+        event = CredentialEvent(
+            organization_id=credential.organization_id,
+            kind=kind,
+            credential_id=credential.id,
+            version_id=version.id if version is not None else None,
+            holder_id=credential.holder_id,
+            type_id=credential.type_id,
+            actor_id=self.actor_id,
+            occurred_at=self.now,
+            data=data,
         )
+        self.session.add(event)
+        notification = notification_for(event)
+        if notification is not None:
+            self.session.add(notification)
 
 
 def snapshot(version: CredentialVersion) -> dict[str, Any]:

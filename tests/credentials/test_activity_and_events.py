@@ -160,7 +160,7 @@ def _lifecycle(credential_id: str) -> list[Step]:
                 ("REJECTED", "approvalStatus", "PENDING", "REJECTED", 1),
                 ("FIELD_CHANGED", "rejectionReason", None, "The scan is blurred.", 1),
             ],
-            ("REJECTED", 1, {}),
+            ("REJECTED", 1, {"reason": "The scan is blurred."}),
         ),
         Step(
             "employee",

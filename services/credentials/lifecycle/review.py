@@ -83,11 +83,10 @@ async def _review(
         journal.action(
             credential, ActivityAction.FIELD_CHANGED, version, field="rejection_reason", new=reason
         )
-    journal.event(
-        credential,
-        CredentialEventKind.APPROVED if approved else CredentialEventKind.REJECTED,
-        version,
-    )
+    if approved:
+        journal.event(credential, CredentialEventKind.APPROVED, version)
+    else:
+        journal.event(credential, CredentialEventKind.REJECTED, version, reason=reason)
     return credential
 
 

@@ -1,0 +1,73 @@
+"""Runs the expiry sweep inside the service, every EXPIRY_SWEEP_INTERVAL_S.
+
+Every instance may run it: the sweep's claim lets one instance sweep a day and the others
+skip it. Stopping cancels a sweep in progress, which rolls its day back and releases the
+claim at once, so another instance sweeps that day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from models.tenancy import unscoped
+from server.database import Database
+from server.metrics import Metrics
+from services.notifications.expiry_sweep import SweepResult, sweep_expiry
+
+logger = logging.getLogger("credentials.scheduler")
+
+
+async def run_sweep(
+    database: Database, clock: Callable[[], datetime], metrics: Metrics | None = None
+) -> SweepResult:
+    try:
+        result = await sweep_expiry(lambda: database.transaction(unscoped()), clock)
+    except Exception:
+        if metrics is not None:
+            metrics.scheduler_runs.labels("failed").inc()
+        raise
+    if metrics is not None:
+        metrics.scheduler_runs.labels("busy" if result.busy else "swept").inc()
+        metrics.reminders_sent.inc(result.reminders_sent)
+    if result.reminders_sent or result.days_swept > 1:
+        logger.info(
+            "expiry sweep: %d day(s), %d reminder(s)", result.days_swept, result.reminders_sent
+        )
+    return result
+
+
+class ExpiryScheduler:
+    def __init__(
+        self,
+        database: Database,
+        clock: Callable[[], datetime],
+        interval_s: float,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        self._interval_s = interval_s
+        self._metrics = metrics
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="expiry-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await run_sweep(self._database, self._clock, self._metrics)
+            except Exception:  # the database may be away: the next round tries again
+                logger.exception("expiry sweep failed; retrying in %s s", self._interval_s)
+            await asyncio.sleep(self._interval_s)  # the sweep period, not a wait for a result
