@@ -87,7 +87,7 @@ async def _send_reminders_of(session: AsyncSession, day: date, now: datetime) ->
         lead_times.update(custom)
     expired_on = day - timedelta(days=1)  # valid through its expiry date, expired the day after
     expiry_dates = {day + timedelta(days=lead) for lead in lead_times} | {expired_on}
-    candidates = list((await session.execute(select_reminder_candidates(expiry_dates))).tuples())
+    candidates = list(await session.execute(select_reminder_candidates(expiry_dates)))
     if not candidates:
         return 0
     holder_ids = {holder.id for _, _, holder in candidates}
@@ -95,7 +95,7 @@ async def _send_reminders_of(session: AsyncSession, day: date, now: datetime) ->
         s.user_id: s for s in await session.scalars(select_notification_settings(holder_ids))
     }
     version_ids = [version.id for version, _, _ in candidates]
-    already_sent = set((await session.execute(select_sent_reminders(version_ids))).tuples())
+    already_sent = {tuple(row) for row in await session.execute(select_sent_reminders(version_ids))}
     journal = Journal(session, None, now)
     sent = 0
     for version, credential, holder in candidates:
