@@ -3,6 +3,8 @@ first, marked read by their owner only; and who may read or change reminder sett
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import GraphQLClient
@@ -57,9 +59,12 @@ async def _reviewed(graphql: GraphQLClient, world: World) -> tuple[str, str]:
     return ids[0], ids[1]
 
 
-async def _notifications(graphql: GraphQLClient, token: str, unread_only: bool = False) -> dict:
+async def _notifications(
+    graphql: GraphQLClient, token: str, unread_only: bool = False
+) -> dict[str, Any]:
     body = await graphql.execute(NOTIFICATIONS, {"unreadOnly": unread_only}, token=token)
-    return body["data"]["notifications"]
+    found: dict[str, Any] = body["data"]["notifications"]
+    return found
 
 
 async def test_reviews_notify_the_holder_newest_first(graphql: GraphQLClient, world: World) -> None:
