@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -150,6 +150,23 @@ class EventBus:
             await asyncio.gather(*tasks, return_exceptions=True)
         for task in done:
             task.result()
+
+
+async def publish_once(url: str, organization_ids: Iterable[int]) -> None:
+    """For a process without a bus of its own (the CLI): tell the instances which
+    organizations have new events. In-process broadcast reaches no other process; the
+    instances then find the events on their next poll."""
+    if urlsplit(url).scheme == "memory":
+        return
+    broadcast = Broadcast(url)
+    try:
+        await broadcast.connect()
+        for organization_id in organization_ids:
+            await broadcast.publish(CHANNEL, json.dumps({"organization": organization_id}))
+    except _BROKER_ERRORS as error:
+        logger.warning("could not signal the instances (%s); they will poll", error)
+    finally:
+        await _close_quietly(broadcast)
 
 
 def _organization_of(message: str) -> int | None:

@@ -159,6 +159,27 @@ async def _revoke_token(session: AsyncSession, args: argparse.Namespace) -> dict
     return {"token_id": token.id, "revoked_at": token.revoked_at}
 
 
+def _sweep_expiry(_: argparse.Namespace, settings: Settings) -> None:
+    """One expiry sweep, for cron: safe beside running instances (they share the claim)."""
+    from server.broker import publish_once
+    from server.expiry_scheduler import run_sweep
+
+    async def sweep(database: Database) -> dict[str, Any]:
+        await _require_migrated(database)
+        touched: set[int] = set()
+        database.on_events_committed(touched.add)
+        result = await run_sweep(database, utcnow)
+        await publish_once(settings.broadcast_url, touched)
+        return {
+            "days_swept": result.days_swept,
+            "reminders_sent": result.reminders_sent,
+            "busy": result.busy,
+        }
+
+    configure_logging(settings.log_level)
+    _emit(_on_database(settings, sweep))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m server",
@@ -178,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="write schema.graphql (sorted SDL)")
     export.add_argument("--check", action="store_true", help="fail if the file is out of date")
     export.set_defaults(run=_export_schema)
+
+    sweep = commands.add_parser(
+        "sweep-expiry",
+        help="send the expiry reminders that are due (for cron; instances also sweep unless "
+        "EXPIRY_SCHEDULER=off)",
+    )
+    sweep.set_defaults(run=_sweep_expiry)
 
     org = commands.add_parser("create-org", help="create an organization")
     org.add_argument("name")

@@ -20,7 +20,10 @@ from server.database import Database
 from server.settings import Settings
 from tests import backends
 from tests.backends import PostgresRun, SqliteTemplate
+from tests.services import fresh_postgres_url
 from tests.world import World, build_world
+
+__all__ = ["fresh_postgres_url"]  # a fixture for every test module
 
 
 def pytest_configure(config: pytest.Config) -> None:

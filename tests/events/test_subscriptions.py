@@ -222,3 +222,39 @@ async def test_a_malformed_cursor_is_a_clear_error(
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "cursor" in errors[0]["message"]
+
+
+ARCHIVE_MANY = "mutation A($ids: [ID!]!) { archiveCredentials(ids: $ids) { errors { code } } }"
+
+
+async def test_a_subscriber_too_slow_is_ended_with_a_cursor_to_resume_from(
+    settings: Settings, world: World
+) -> None:
+    # Given a server whose subscribers may fall at most one event behind
+    slow = replace(settings, expiry_scheduler=False, subscriber_queue_size=1)
+    async with (
+        live_app(slow, TestClock(START)) as (_, address),
+        http_graphql(address) as client,
+    ):
+        ids = [await _credential(client, world, "employee", type_name=f"T{n}") for n in range(3)]
+        async with subscriber(address, world.token("admin")) as admin:
+            await admin.subscribe(
+                EVENTS, {"kinds": ["ARCHIVED"], "after": await _head(client, world)}
+            )
+
+            # When three events arrive at once (one transaction)
+            await client.execute(ARCHIVE_MANY, {"ids": ids}, token=world.token("admin"))
+
+            # Then the subscription ends with a clear reason and where to resume
+            ended = await admin.receive()
+            assert ended["type"] == "next", ended
+            [error] = ended["payload"]["errors"]
+            assert error["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
+            assert "subscribe again with `after`" in error["message"]
+            resume_after = error["extensions"]["resumeAfter"]
+            assert (await admin.receive())["type"] == "complete"
+
+            # And resuming from there delivers every event, from the log
+            await admin.subscribe(EVENTS, {"kinds": ["ARCHIVED"], "after": resume_after})
+            resumed = await admin.events(3)
+    assert [e["credentialEvents"]["credential"]["id"] for e in resumed] == ids

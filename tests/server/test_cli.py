@@ -220,6 +220,18 @@ def test_migrate_twice_is_harmless(provisioned: Provisioned) -> None:
     assert _row_counts(provisioned.database) == before
 
 
+def test_sweep_expiry_sweeps_today_once_for_cron(provisioned: Provisioned) -> None:
+    # Given a database no sweep has run on
+    # When cron runs the sweep twice
+    first = _json_line(provisioned.run("sweep-expiry"))
+    second = _json_line(provisioned.run("sweep-expiry"))
+
+    # Then the first sweeps today (nothing is due in a register without credentials), the
+    # second finds the day done
+    assert first == {"days_swept": 1, "reminders_sent": 0, "busy": False}
+    assert second == {"days_swept": 0, "reminders_sent": 0, "busy": False}
+
+
 async def test_an_issued_token_authenticates_its_user(
     provisioned: Provisioned, api: httpx.AsyncClient
 ) -> None:

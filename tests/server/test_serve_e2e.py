@@ -7,15 +7,10 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import subprocess
-import sys
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -23,15 +18,13 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from services.demo import DEMO_ORGANIZATION, USERS
-from tests import backends
 from tests.server.process import (
-    ROOT,
     RunningServer,
     is_listening,
     running_server,
     serve_until_exit,
-    service_env,
 )
+from tests.services import migrate_with_cli, services_or_skip
 
 ME_QUERY = "{ me { name } }"
 USERS_TOTAL_QUERY = "{ users { totalCount } }"
@@ -390,47 +383,12 @@ def test_an_unreachable_broker_makes_the_service_not_ready(tmp_path: Path) -> No
 # --- PostgreSQL + Redis --------------------------------------------------------------------
 
 
-def _services_or_skip() -> tuple[str, str]:
-    if backends.POSTGRES_URL and backends.REDIS_URL:
-        return backends.POSTGRES_URL, backends.REDIS_URL
-    message = "TEST_POSTGRES_URL and TEST_REDIS_URL are not set"
-    if backends.REQUIRE_SERVICES:
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _plain_postgres_url(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(scheme="postgresql", path="/" + database))
-
-
-@pytest.fixture
-async def fresh_postgres_url() -> AsyncIterator[str]:
-    """A PostgreSQL database of this test's own, not migrated; dropped at the end."""
-    admin_url, _ = _services_or_skip()
-    name = f"credentials_e2e_{uuid.uuid4().hex[:12]}"
-    admin_dsn = _plain_postgres_url(admin_url, urlsplit(admin_url).path.lstrip("/"))
-    try:
-        connection = await asyncpg.connect(admin_dsn)
-    except OSError as error:
-        message = f"PostgreSQL at TEST_POSTGRES_URL is not reachable: {error}"
-        if backends.REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-        yield _plain_postgres_url(admin_url, name)
-    finally:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.close()
-
-
 @pytest.mark.postgres
 def test_postgres_refuses_to_start_unmigrated_then_serves_after_migrate(
     fresh_postgres_url: str,
 ) -> None:
     # Given an empty PostgreSQL database (migrations are a deploy step there)
-    _, redis_url = _services_or_skip()
+    _, redis_url = services_or_skip()
     env = {"DATABASE_URL": fresh_postgres_url, "LOAD_DEMO_DATA": "true"}
 
     # When the service is started on it
@@ -443,20 +401,10 @@ def test_postgres_refuses_to_start_unmigrated_then_serves_after_migrate(
     assert not is_listening(exited.port)
 
     # When the operator migrates with the CLI
-    migrated = subprocess.run(
-        [sys.executable, "-m", "server", "migrate"],
-        cwd=ROOT,
-        env=service_env(env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    migrated = migrate_with_cli(fresh_postgres_url)
 
     # Then it reports the migration
-    assert migrated.returncode == 0, migrated.stderr
-    assert json.loads(migrated.stdout) == {"migrated": True}
+    assert json.loads(migrated) == {"migrated": True}
 
     # When the service starts again, with Redis as the broadcast backend
     with running_server({**env, "BROADCAST_URL": redis_url}) as server, _http(server) as http:
