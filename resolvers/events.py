@@ -4,16 +4,20 @@ cursor first, then live ones, without a gap or a duplicate between the two."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
+from dataclasses import replace
+from datetime import timedelta
 
 from strawberry import Info
 
 from models.event import CredentialEventKind, select_last_event_id
 from resolvers.context import RequestContext
-from resolvers.errors import BadInputError, PublicError
+from resolvers.errors import BadInputError, NotAuthenticatedError, PublicError
 from resolvers.pagination import decode_cursor, encode_cursor
-from server.event_hub import EventHub, SubscriberTooSlow, Subscription
+from server.auth import authenticate, token_from_connection_params
+from server.event_hub import EventHub, SubscriberTooSlow, Subscription, TokenRevoked
 from services.credentials.policy import can_view_holder
 from services.events import EventFilter, EventSnapshot
+from services.viewer import Viewer
 
 _CURSOR_TAG = "event"
 
@@ -58,14 +62,29 @@ async def stream_events(
     after: str | None,
 ) -> AsyncIterator[EventSnapshot]:
     context = info.context
-    viewer = context.require_viewer()
     hub = context.events
     if hub is None:
         raise EventsUnavailableError("Events are not available on this connection.")
     start = _event_id(after) if after is not None else None
-    event_filter = EventFilter.of(viewer, kinds, holder_id, type_id)
-    subscription = await hub.subscribe(viewer.organization_id, event_filter)
+    viewer = await _reauthenticated(context)
+    subscription = await hub.subscribe(
+        viewer.organization_id, EventFilter.of(viewer, kinds, holder_id, type_id)
+    )
+    checked_at = context.now()
     delivered: str | None = after
+
+    async def deliverable(snapshot: EventSnapshot) -> bool:
+        """Whether to send it; on the way, the viewer is re-read every recheck period, so
+        a revoked token or changed permissions take effect without a reconnection."""
+        nonlocal checked_at
+        period = timedelta(seconds=context.settings.subscription_auth_recheck_s)
+        if context.now() - checked_at >= period:
+            subscription.filter = replace(
+                subscription.filter, viewer=await _reauthenticated(context)
+            )
+            checked_at = context.now()
+        return subscription.filter.accepts(snapshot)
+
     try:
         position = start if start is not None else subscription.started_after
         while True:
@@ -73,13 +92,14 @@ async def stream_events(
             # is in the subscription's queue too, and skipped there if already sent.
             async for snapshot in _replay(hub, subscription, position):
                 position = snapshot.id
-                if event_filter.accepts(snapshot):
+                if await deliverable(snapshot):
                     _prime(info, snapshot)
                     delivered = event_cursor(snapshot.id)
                     yield snapshot
             if not subscription.overflowed:
                 break
             subscription.forget_overflow()  # fell behind while replaying: read on from the log
+        hub.went_live(subscription)
         while True:
             try:
                 snapshot = await subscription.next()
@@ -87,14 +107,35 @@ async def stream_events(
                 if context.metrics is not None:
                     context.metrics.slow_subscribers.inc()
                 raise SubscriberTooSlowError(delivered) from None
+            except TokenRevoked:
+                raise _revoked() from None
             if snapshot.id <= position:
                 continue
             position = snapshot.id
+            if not await deliverable(snapshot):
+                continue
             _prime(info, snapshot)
             delivered = event_cursor(snapshot.id)
             yield snapshot
     finally:
         hub.unsubscribe(subscription)
+
+
+def _revoked() -> NotAuthenticatedError:
+    return NotAuthenticatedError(
+        "This connection's token was revoked or its user deactivated: connect again with "
+        "a valid token."
+    )
+
+
+async def _reauthenticated(context: RequestContext) -> Viewer:
+    """The viewer as the connection's token stands for it now."""
+    token = token_from_connection_params(context.connection_params or {})
+    viewer = await authenticate(context.database, token, context.clock)
+    if viewer is None:
+        raise _revoked()
+    context.viewer = viewer
+    return viewer
 
 
 async def _replay(

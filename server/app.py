@@ -19,15 +19,13 @@ from models.locks import hold_setup_lock
 from models.tenancy import unscoped
 from schema import build_schema
 from schema.limits import QueryLimits
-from server.broker import EventBus
 from server.database import Database
-from server.event_hub import EventHub
-from server.expiry_scheduler import ExpiryScheduler
 from server.graphql_view import GraphQLEndpoint
 from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from server.metrics import HttpMetricsMiddleware, Metrics
 from server.migrations import pending_migrations, upgrade_to_head
 from server.ratelimit import BucketShape, CostBuckets, MemoryBuckets, RedisBuckets
+from server.realtime import Realtime
 from server.request_id import RequestIdMiddleware
 from server.settings import Environment, Settings
 from services.demo import (
@@ -90,26 +88,7 @@ def create_app(
         settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
     metrics = Metrics()
-    hub = EventHub(
-        database,
-        metrics,
-        poll_interval_s=settings.event_poll_interval_ms / 1000,
-        queue_size=settings.subscriber_queue_size,
-    )
-    bus = EventBus(
-        settings.broadcast_url,
-        on_signal=hub.signal,
-        on_connected=hub.signal_all,
-        heartbeat_s=settings.broadcast_heartbeat_ms / 1000,
-    )
-
-    def events_committed(organization_id: int) -> None:
-        metrics.events_published.inc()
-        hub.signal(organization_id)  # this process's subscribers need no round trip
-        bus.publish_soon(organization_id)
-
-    database.on_events_committed(events_committed)
-    scheduler = ExpiryScheduler(database, clock, settings.expiry_sweep_interval_s, metrics)
+    realtime = Realtime(settings, database, clock, metrics)
     limits = QueryLimits(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_query_aliases,
@@ -118,21 +97,18 @@ def create_app(
     )
     schema = build_schema(limits, field_suggestions=settings.environment is Environment.DEV)
     rate_limiter = create_rate_limiter(settings)
-    endpoint = GraphQLEndpoint(schema, database, settings, clock, metrics, rate_limiter, hub)
+    endpoint = GraphQLEndpoint(
+        schema, database, settings, clock, metrics, rate_limiter, realtime.hub
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         try:
             await prepare_database(database, settings)
-            hub.start()
-            bus.start()
-            if settings.expiry_scheduler:
-                scheduler.start()
+            realtime.start()
             yield
         finally:
-            await scheduler.stop()
-            await bus.stop()
-            await hub.stop()
+            await realtime.stop()
             if rate_limiter is not None:
                 await rate_limiter.close()
             await database.dispose()
@@ -141,7 +117,7 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        checks = {"database": True, "broadcast": await bus.ready()}
+        checks = {"database": True, "broadcast": await realtime.bus.ready()}
         try:
             await database.ping()
         except Exception:  # any failure to answer means not ready; the reason is logged
@@ -171,8 +147,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.database = database
-    app.state.event_bus = bus
-    app.state.event_hub = hub
+    app.state.realtime = realtime
     app.state.metrics = metrics
     app.state.rate_limiter = rate_limiter
     app.state.settings = settings

@@ -24,6 +24,8 @@ from broadcaster import Broadcast
 from broadcaster._base import Subscriber
 from redis import asyncio as aioredis
 
+from server.redis_pubsub import RedisPubSubBackend
+
 logger = logging.getLogger("credentials.broker")
 
 CHANNEL = "credential-events"
@@ -46,16 +48,19 @@ class EventBus:
         url: str,
         on_signal: Callable[[int], None],
         on_connected: Callable[[], None],
+        on_token_revoked: Callable[[int], None],
         heartbeat_s: float = 1.0,
     ) -> None:
         self.url = url
         self._on_signal = on_signal
+        self._on_token_revoked = on_token_revoked
         self._on_connected = on_connected
         self._heartbeat_s = heartbeat_s
         self._broadcast: Broadcast | None = None
         self._task: asyncio.Task[None] | None = None
         self._publishing: set[asyncio.Task[None]] = set()
         self.reconnections = 0
+        self.heartbeats_heard = 0
 
     @property
     def connected(self) -> bool:
@@ -88,14 +93,14 @@ class EventBus:
             return
         try:
             async with asyncio.timeout(_PROBE_TIMEOUT_S):
-                await broadcast.publish(CHANNEL, json.dumps({"organization": organization_id}))
+                await broadcast.publish(CHANNEL, organization_signal(organization_id))
         except _BROKER_ERRORS as error:
             logger.warning("publishing to the broker failed (%s); readers will poll", error)
 
     async def _supervise(self) -> None:
         delay = _FIRST_RETRY_S
         while True:
-            broadcast = Broadcast(self.url)
+            broadcast = open_broadcast(self.url)
             try:
                 await broadcast.connect()
                 async with broadcast.subscribe(CHANNEL) as subscriber:
@@ -129,15 +134,19 @@ class EventBus:
             while True:
                 message = await subscriber.get()
                 last_heard = loop.time()
-                organization_id = _organization_of(message.message)
-                if organization_id is not None:
-                    self._on_signal(organization_id)
+                kind, key = _parsed(message.message)
+                if kind == _HEARTBEAT:
+                    self.heartbeats_heard += 1
+                elif kind == _ORGANIZATION:
+                    self._on_signal(key)
+                elif kind == _REVOKED_TOKEN:
+                    self._on_token_revoked(key)
 
         async def watch() -> None:
             while True:
                 await asyncio.sleep(self._heartbeat_s)  # the heartbeat period
                 async with asyncio.timeout(_PROBE_TIMEOUT_S):
-                    await broadcast.publish(CHANNEL, json.dumps({"heartbeat": True}))
+                    await broadcast.publish(CHANNEL, json.dumps({_HEARTBEAT: 1}))
                 if loop.time() - last_heard > 3 * self._heartbeat_s:
                     raise BrokerDeaf(f"nothing heard for {loop.time() - last_heard:.1f} s")
 
@@ -152,30 +161,55 @@ class EventBus:
             task.result()
 
 
-async def publish_once(url: str, organization_ids: Iterable[int]) -> None:
-    """For a process without a bus of its own (the CLI): tell the instances which
-    organizations have new events. In-process broadcast reaches no other process; the
-    instances then find the events on their next poll."""
+async def publish_once(url: str, messages: Iterable[str]) -> None:
+    """For a process without a bus of its own (the CLI): tell the instances (of new events,
+    of a revoked token). In-process broadcast reaches no other process; the instances then
+    find out on their next poll or check."""
     if urlsplit(url).scheme == "memory":
         return
-    broadcast = Broadcast(url)
+    broadcast = open_broadcast(url)
     try:
         await broadcast.connect()
-        for organization_id in organization_ids:
-            await broadcast.publish(CHANNEL, json.dumps({"organization": organization_id}))
+        for message in messages:
+            await broadcast.publish(CHANNEL, message)
     except _BROKER_ERRORS as error:
         logger.warning("could not signal the instances (%s); they will poll", error)
     finally:
         await _close_quietly(broadcast)
 
 
-def _organization_of(message: str) -> int | None:
+def open_broadcast(url: str) -> Broadcast:
+    """broadcaster for the URL's scheme, with our own Redis backend (see redis_pubsub)."""
+    if urlsplit(url).scheme in ("redis", "rediss"):
+        return Broadcast(backend=RedisPubSubBackend(url))
+    return Broadcast(url)
+
+
+_ORGANIZATION = "organization"
+_REVOKED_TOKEN = "revokedToken"
+_HEARTBEAT = "heartbeat"
+
+
+def organization_signal(organization_id: int) -> str:
+    return json.dumps({_ORGANIZATION: organization_id})
+
+
+def revoked_token_signal(token_id: int) -> str:
+    return json.dumps({_REVOKED_TOKEN: token_id})
+
+
+def _parsed(message: str) -> tuple[str | None, int]:
+    """(what the message signals, the id it names); (None, 0) for anything else."""
     try:
-        value = json.loads(message).get("organization")
-    except (ValueError, AttributeError):
-        logger.warning("ignoring a malformed broker message")
-        return None
-    return value if isinstance(value, int) else None
+        decoded = json.loads(message)
+    except ValueError:
+        decoded = None
+    if isinstance(decoded, dict):
+        for kind in (_ORGANIZATION, _REVOKED_TOKEN, _HEARTBEAT):
+            value = decoded.get(kind)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return kind, value
+    return None, 0
 
 
 async def _close_quietly(broadcast: Broadcast) -> None:

@@ -159,9 +159,18 @@ async def _revoke_token(session: AsyncSession, args: argparse.Namespace) -> dict
     return {"token_id": token.id, "revoked_at": token.revoked_at}
 
 
+def _revoke_token_everywhere(args: argparse.Namespace, settings: Settings) -> None:
+    """Revokes, then tells every instance, which closes the token's subscriptions at once
+    (without a broker they find out at their next check)."""
+    from server.broker import publish_once, revoked_token_signal
+
+    _admin(_revoke_token)(args, settings)
+    asyncio.run(publish_once(settings.broadcast_url, [revoked_token_signal(args.token_id)]))
+
+
 def _sweep_expiry(_: argparse.Namespace, settings: Settings) -> None:
     """One expiry sweep, for cron: safe beside running instances (they share the claim)."""
-    from server.broker import publish_once
+    from server.broker import organization_signal, publish_once
     from server.expiry_scheduler import run_sweep
 
     async def sweep(database: Database) -> dict[str, Any]:
@@ -169,7 +178,7 @@ def _sweep_expiry(_: argparse.Namespace, settings: Settings) -> None:
         touched: set[int] = set()
         database.on_events_committed(touched.add)
         result = await run_sweep(database, utcnow)
-        await publish_once(settings.broadcast_url, touched)
+        await publish_once(settings.broadcast_url, map(organization_signal, touched))
         return {
             "days_swept": result.days_swept,
             "reminders_sent": result.reminders_sent,
@@ -247,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = commands.add_parser("revoke-token", help="revoke an API token")
     revoke.add_argument("--org", type=int, required=True, help="organization id")
     revoke.add_argument("token_id", type=int)
-    revoke.set_defaults(run=_admin(_revoke_token))
+    revoke.set_defaults(run=_revoke_token_everywhere)
     return parser
 
 

@@ -37,6 +37,10 @@ class SubscriberTooSlow(Exception):
     """More events waited for this subscriber than its queue holds."""
 
 
+class TokenRevoked(Exception):
+    """The token this subscription was opened with has been revoked."""
+
+
 class Subscription:
     def __init__(self, organization_id: int, event_filter: EventFilter, capacity: int) -> None:
         self.organization_id = organization_id
@@ -45,6 +49,9 @@ class Subscription:
         self._queue: deque[EventSnapshot] = deque()
         self._ready = asyncio.Event()
         self.overflowed = False
+        self.revoked = False
+        # Reading the log up to now; then live, from the queue.
+        self.replaying = True
         # The newest event id when the subscription was registered: "from now on".
         self.started_after = 0
 
@@ -58,8 +65,14 @@ class Subscription:
             self._queue.append(snapshot)
         self._ready.set()
 
+    def revoke(self) -> None:
+        self.revoked = True
+        self._ready.set()
+
     async def next(self) -> EventSnapshot:
-        while not self._queue:
+        while not self._queue or self.revoked:
+            if self.revoked:
+                raise TokenRevoked()
             if self.overflowed:
                 raise SubscriberTooSlow()
             self._ready.clear()
@@ -110,6 +123,13 @@ class EventHub:
             self._pending.add(organization_id)
             self._wake.set()
 
+    def token_revoked(self, token_id: int) -> None:
+        """Ends at once every subscription opened with the token."""
+        for subscriptions in self._subscriptions.values():
+            for subscription in subscriptions:
+                if subscription.filter.viewer.token_id == token_id:
+                    subscription.revoke()
+
     def signal_all(self) -> None:
         """After a broker outage: any organization may have news."""
         self._pending.update(self._subscriptions)
@@ -124,6 +144,10 @@ class EventHub:
         self._last_seen.setdefault(organization_id, last_id)
         self._gauge()
         return subscription
+
+    def went_live(self, subscription: Subscription) -> None:
+        subscription.replaying = False
+        self._gauge()
 
     def unsubscribe(self, subscription: Subscription) -> None:
         organization_id = subscription.organization_id
@@ -179,6 +203,9 @@ class EventHub:
     def _gauge(self) -> None:
         if self._metrics is not None:
             self._metrics.subscriptions.set(self.open_subscriptions)
+            self._metrics.subscriptions_replaying.set(
+                sum(s.replaying for subs in self._subscriptions.values() for s in subs)
+            )
 
 
 async def _snapshots(

@@ -62,6 +62,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             allow_queries_via_get=True,  # queries only: Strawberry refuses mutations over GET
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.allowed_origins,
         )
         self.database = database

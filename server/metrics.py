@@ -47,6 +47,11 @@ class Metrics:
             "Subscriptions open on this process.",
             registry=self.registry,
         )
+        self.subscriptions_replaying = Gauge(
+            "graphql_subscriptions_replaying",
+            "Subscriptions still reading the event log up to now, before going live.",
+            registry=self.registry,
+        )
         self.events_read = Counter(
             "credential_events_read_total",
             "Credential events read from the log for this process's subscribers.",
@@ -56,6 +61,11 @@ class Metrics:
             "credential_events_delivered_total",
             "Credential events sent to subscribers, by kind.",
             ["kind"],
+            registry=self.registry,
+        )
+        self.bus_connections = Counter(
+            "event_bus_connections_total",
+            "Times the event bus (re)connected to the broker: more than one means outages.",
             registry=self.registry,
         )
         self.events_published = Counter(

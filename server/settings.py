@@ -114,6 +114,7 @@ class Settings:
     broadcast_heartbeat_ms: int = 1_000
     subscriber_queue_size: int = 1_000
     max_subscriptions_per_connection: int = 20
+    subscription_auth_recheck_s: int = 60
 
     @property
     def is_sqlite(self) -> bool:
@@ -157,6 +158,7 @@ class Settings:
             max_subscriptions_per_connection=_int(
                 env, "MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, minimum=1
             ),
+            subscription_auth_recheck_s=_int(env, "SUBSCRIPTION_AUTH_RECHECK_S", 60),
         )
 
     def check_production_ready(self) -> None:

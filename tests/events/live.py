@@ -38,7 +38,8 @@ async def live_app(
     )
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(ARRIVAL_TIMEOUT_S):
-        while not server.started:
+        # Started, with its event bus subscribed: a signal published from now on arrives.
+        while not (server.started and app.state.realtime.bus.connected):
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)  # polls for start-up, does not wait for time to pass
@@ -47,6 +48,21 @@ async def live_app(
     finally:
         server.should_exit = True
         await task
+
+
+async def until_live(address: str, subscriptions: int) -> None:
+    """Until the server has that many subscriptions open, none still replaying the log:
+    from then on, events reach them through their queues."""
+    wanted = {
+        f"graphql_subscriptions_open {float(subscriptions)}",
+        "graphql_subscriptions_replaying 0.0",
+    }
+    async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+        async with asyncio.timeout(ARRIVAL_TIMEOUT_S):
+            while True:
+                if wanted <= set((await http.get("/metrics")).text.splitlines()):
+                    return
+                await asyncio.sleep(0.01)  # polls for a state, does not wait for time to pass
 
 
 @asynccontextmanager

@@ -6,9 +6,6 @@ no other test."""
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,12 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import backends
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import APPROVE, CREATE_TYPE
 from tests.events.live import http_graphql, subscriber
-from tests.server.process import RunningServer, free_port, is_listening, running_server
-from tests.services import migrate_with_cli
+from tests.server.process import RunningServer, running_server
+from tests.services import migrate_with_cli, private_redis
 
 pytestmark = pytest.mark.postgres
 
@@ -47,55 +43,6 @@ mutation Renew($input: AddCredentialVersionInput!) {
   addCredentialVersion(input: $input) { credential { id } errors { code message } }
 }
 """
-
-
-class PrivateRedis:
-    """redis-server on a free port, stopped and started again on the same port."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            message = "redis-server is not installed"
-            if backends.REQUIRE_SERVICES:
-                pytest.fail(message)
-            pytest.skip(message)
-        self.binary = binary
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        self.process = subprocess.Popen(
-            [*command, "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        while not is_listening(self.port):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=0.02)  # doubles as the pause between probes
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-        self.process = None
-
-
-@contextmanager
-def private_redis() -> Iterator[PrivateRedis]:
-    redis = PrivateRedis()
-    redis.start()
-    try:
-        yield redis
-    finally:
-        if redis.process is not None:
-            redis.kill()
 
 
 @dataclass
@@ -126,6 +73,13 @@ async def _execute(client: GraphQLClient, query: str, variables: dict[str, Any],
     body = await client.execute(query, variables, token=token)
     assert "errors" not in body, body
     return body["data"]
+
+
+async def _bus_connections(address: str) -> float:
+    async with httpx.AsyncClient() as probe:
+        metrics = (await probe.get(f"http://{address}/metrics")).text.splitlines()
+    [line] = [m for m in metrics if m.startswith("event_bus_connections_total ")]
+    return float(line.split()[1])
 
 
 async def _head(client: GraphQLClient, token: str) -> str:
@@ -196,6 +150,8 @@ async def test_an_event_committed_on_one_instance_reaches_subscribers_of_another
                 await stream.approve()  # on the first instance
 
                 [event] = await admin.events(1)
+            # through the live subscription to Redis, not by reconnecting and catching up
+            assert await _bus_connections(cluster.address(cluster.second)) == 1
     assert event["credentialEvents"]["credential"]["id"] == stream.credential_id
     assert event["credentialEvents"]["version"] == {"number": 1}
 
@@ -250,9 +206,11 @@ async def test_across_a_redis_restart_a_resuming_subscriber_has_every_event_exac
                 received += await admin.events(1)
             async with httpx.AsyncClient() as probe:
                 ready = await probe.get(f"http://{second}/readyz")
+            reconnected = await _bus_connections(second) > 1
 
     # Then every approval arrived once, in order
     versions = [e["credentialEvents"]["version"]["number"] for e in received]
     assert versions == [1, 2, 3, 4, 5, 6]
     assert len({e["credentialEvents"]["cursor"] for e in received}) == 6
     assert ready.status_code == 200, ready.text
+    assert reconnected

@@ -18,7 +18,7 @@ from server.settings import Settings
 from tests.clock import TestClock
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import approve, create_credential, create_type, global_id
-from tests.events.live import http_graphql, live_app, subscriber
+from tests.events.live import http_graphql, live_app, subscriber, until_live
 from tests.world import World
 
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -241,6 +241,7 @@ async def test_a_subscriber_too_slow_is_ended_with_a_cursor_to_resume_from(
             await admin.subscribe(
                 EVENTS, {"kinds": ["ARCHIVED"], "after": await _head(client, world)}
             )
+            await until_live(address, 1)
 
             # When three events arrive at once (one transaction)
             await client.execute(ARCHIVE_MANY, {"ids": ids}, token=world.token("admin"))
