@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
@@ -30,12 +31,28 @@ class CredentialLoaders:
     def __init__(self, database: Database, viewer: Viewer) -> None:
         self._database = database
         self._viewer = viewer
-        self.credential_by_id = DataLoader[int, Credential | None](self._credentials)
-        self.type_by_id = DataLoader[int, CredentialType | None](self._types)
-        self.versions_by_credential_id = DataLoader[int, list[CredentialVersion]](self._versions)
-        self.version_by_id = DataLoader[int, CredentialVersion | None](self._versions_by_id)
-        self.activity_by_credential_id = DataLoader[int, list[CredentialActivity]](self._activity)
         self._settings: CredentialSettings | None = None
+
+    # Each made on first use (see Loaders).
+    @cached_property
+    def credential_by_id(self) -> DataLoader[int, Credential | None]:
+        return DataLoader(self._credentials)
+
+    @cached_property
+    def type_by_id(self) -> DataLoader[int, CredentialType | None]:
+        return DataLoader(self._types)
+
+    @cached_property
+    def versions_by_credential_id(self) -> DataLoader[int, list[CredentialVersion]]:
+        return DataLoader(self._versions)
+
+    @cached_property
+    def version_by_id(self) -> DataLoader[int, CredentialVersion | None]:
+        return DataLoader(self._versions_by_id)
+
+    @cached_property
+    def activity_by_credential_id(self) -> DataLoader[int, list[CredentialActivity]]:
+        return DataLoader(self._activity)
 
     def _read(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self._database.read(scoped_to(self._viewer.organization_id))

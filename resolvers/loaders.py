@@ -4,6 +4,7 @@ filtered by what the viewer may see, so an invisible object loads exactly as a m
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
@@ -17,12 +18,23 @@ from services.viewer import Viewer
 
 
 class Loaders:
+    """Each loader is made on first use: a subscription makes a fresh set per event."""
+
     def __init__(self, database: Database, viewer: Viewer) -> None:
         self._database = database
         self._viewer = viewer
-        self.user_by_id = DataLoader[int, User | None](self._load_users)
-        self.company_by_id = DataLoader[int, Company | None](self._load_companies)
-        self.credentials = CredentialLoaders(database, viewer)
+
+    @cached_property
+    def user_by_id(self) -> DataLoader[int, User | None]:
+        return DataLoader(self._load_users)
+
+    @cached_property
+    def company_by_id(self) -> DataLoader[int, Company | None]:
+        return DataLoader(self._load_companies)
+
+    @cached_property
+    def credentials(self) -> CredentialLoaders:
+        return CredentialLoaders(self._database, self._viewer)
 
     async def _load_users(self, ids: Sequence[int]) -> list[User | None]:
         visible = users_visible_to(self._viewer)
