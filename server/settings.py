@@ -115,6 +115,7 @@ class Settings:
     subscriber_queue_size: int = 1_000
     max_subscriptions_per_connection: int = 20
     subscription_auth_recheck_s: int = 60
+    ws_init_timeout_ms: int = 10_000
 
     @property
     def is_sqlite(self) -> bool:
@@ -159,6 +160,7 @@ class Settings:
                 env, "MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, minimum=1
             ),
             subscription_auth_recheck_s=_int(env, "SUBSCRIPTION_AUTH_RECHECK_S", 60),
+            ws_init_timeout_ms=_int(env, "WS_INIT_TIMEOUT_MS", 10_000, minimum=1),
         )
 
     def check_production_ready(self) -> None:
