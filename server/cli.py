@@ -9,8 +9,10 @@ import argparse
 import asyncio
 import gc
 import json
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -202,6 +204,25 @@ def _sweep_expiry(_: argparse.Namespace, settings: Settings) -> None:
     _emit(_on_database(settings, sweep))
 
 
+def _backup(args: argparse.Namespace, settings: Settings) -> None:
+    """A consistent copy of the embedded SQLite database while the service runs (SQLite's
+    online backup: readers and writers go on; the copy is one moment of it)."""
+    source = settings.sqlite_path()
+    if source is None:
+        raise SettingsError(
+            "backup copies the embedded SQLite database; on PostgreSQL use pg_dump "
+            "(see the README's operations guide)"
+        )
+    if not source.exists():
+        raise SettingsError(f"there is no database at {source}")
+    target = Path(args.target)
+    if target.exists():
+        raise SettingsError(f"{target} exists: choose a new file, a backup never overwrites")
+    with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(target)) as copy:
+        live.backup(copy)
+    _emit({"backup": str(target), "bytes": target.stat().st_size})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m server",
@@ -221,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="write schema.graphql (sorted SDL)")
     export.add_argument("--check", action="store_true", help="fail if the file is out of date")
     export.set_defaults(run=_export_schema)
+
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite database while the service runs (online backup)"
+    )
+    backup.add_argument("target", help="the file to write; must not exist")
+    backup.set_defaults(run=_backup)
 
     sweep = commands.add_parser(
         "sweep-expiry",

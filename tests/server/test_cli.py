@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -230,6 +231,44 @@ def test_sweep_expiry_sweeps_today_once_for_cron(provisioned: Provisioned) -> No
     # second finds the day done
     assert first == {"days_swept": 1, "reminders_sent": 0, "busy": False}
     assert second == {"days_swept": 0, "reminders_sent": 0, "busy": False}
+
+
+async def test_backup_copies_what_is_committed_while_a_write_is_in_progress(
+    provisioned: Provisioned, tmp_path: Path
+) -> None:
+    # Given a writer in the middle of a transaction on the live database
+    committed = _row_counts(provisioned.database)
+    writer = sqlite3.connect(provisioned.database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute(
+        "INSERT INTO organizations (name, created_at) VALUES ('Half done', '2027-01-01')"
+    )
+    try:
+        # When the operator backs it up
+        target = tmp_path / "copy.db"
+        result = _json_line(provisioned.run("backup", str(target)))
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+    # Then the copy is whole and holds exactly what was committed
+    assert result["backup"] == str(target)
+    with closing(sqlite3.connect(target)) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert _row_counts(target) == committed
+
+
+def test_backup_never_overwrites_and_is_for_sqlite_only(provisioned: Provisioned) -> None:
+    existing = provisioned.database
+    refused = provisioned.run("backup", str(existing))
+    on_postgres = _cli(
+        {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "backup", "/tmp/x.db"
+    )
+
+    assert refused.returncode == 2
+    assert "a backup never overwrites" in refused.stderr
+    assert on_postgres.returncode == 2
+    assert "pg_dump" in on_postgres.stderr
 
 
 async def test_an_issued_token_authenticates_its_user(
