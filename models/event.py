@@ -58,16 +58,22 @@ _WRITTEN_KEY = "credential_event_organizations"
 @orm_event.listens_for(TenantSession, "before_flush")
 def _order_event_writers(session: Session, _: UOWTransaction, __: Any) -> None:
     organizations = {obj.organization_id for obj in session.new if isinstance(obj, CredentialEvent)}
-    if not organizations:
+    for organization_id in sorted(organizations):
+        prepare_event_writes(session, organization_id)
+
+
+def prepare_event_writes(session: Session, organization_id: int) -> None:
+    """Before inserting events of an organization in this transaction: takes the ordering
+    lock (PostgreSQL) and notes the organization for the after-commit signal. ORM flushes
+    of CredentialEvent do this themselves; bulk Core inserts must call it first."""
+    written: set[int] = session.info.setdefault(_WRITTEN_KEY, set())
+    if organization_id in written:
         return
-    locked: set[int] = session.info.setdefault(_WRITTEN_KEY, set())
     if session.get_bind().dialect.name == "postgresql":
-        connection = session.connection()
-        for organization_id in sorted(organizations - locked):
-            connection.execute(
-                select(func.pg_advisory_xact_lock(_EVENT_LOCK_NAMESPACE, organization_id))
-            )
-    locked |= organizations
+        session.connection().execute(
+            select(func.pg_advisory_xact_lock(_EVENT_LOCK_NAMESPACE, organization_id))
+        )
+    written.add(organization_id)
 
 
 def organizations_with_new_events(session: Session) -> frozenset[int]:
