@@ -24,6 +24,7 @@ from broadcaster import Broadcast
 from broadcaster._base import Subscriber
 from redis import asyncio as aioredis
 
+from server.background import BackgroundTask
 from server.redis_pubsub import RedisPubSubBackend
 
 logger = logging.getLogger("credentials.broker")
@@ -57,7 +58,7 @@ class EventBus:
         self._on_connected = on_connected
         self._heartbeat_s = heartbeat_s
         self._broadcast: Broadcast | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("event-bus", self._supervise)
         self._publishing: set[asyncio.Task[None]] = set()
         self.reconnections = 0
         self.heartbeats_heard = 0
@@ -67,14 +68,10 @@ class EventBus:
         return self._broadcast is not None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._supervise(), name="event-bus")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     def publish_soon(self, organization_id: int) -> None:
         """Publishes without making the caller (a committed mutation) wait for it."""

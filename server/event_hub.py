@@ -24,6 +24,7 @@ from models.credential_type import select_types_by_id
 from models.event import CredentialEvent, select_events_after, select_last_event_id
 from models.tenancy import scoped_to
 from models.user import select_users_by_id
+from server.background import BackgroundTask
 from server.database import Database
 from server.metrics import Metrics
 from services.events import EventFilter, EventSnapshot
@@ -101,17 +102,13 @@ class EventHub:
         self._last_seen: dict[int, int] = {}
         self._pending: set[int] = set()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("event-hub", self._run)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="event-hub")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     @property
     def open_subscriptions(self) -> int:

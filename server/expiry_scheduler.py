@@ -8,12 +8,12 @@ claim at once, so another instance sweeps that day.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from models.tenancy import unscoped
+from server.background import BackgroundTask
 from server.database import Database
 from server.metrics import Metrics
 from services.notifications.expiry_sweep import SweepResult, sweep_expiry
@@ -52,17 +52,13 @@ class ExpiryScheduler:
         self._clock = clock
         self._interval_s = interval_s
         self._metrics = metrics
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("expiry-scheduler", self._run)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="expiry-scheduler")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def _run(self) -> None:
         while True:
