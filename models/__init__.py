@@ -12,6 +12,7 @@ from models.credential import ApprovalStatus, Credential, CredentialVersion
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, FieldRule
 from models.event import CredentialEvent, CredentialEventKind
+from models.media import CredentialMedia, MediaAccess
 from models.organization import Organization
 from models.permission import Permission, PermissionSet
 from models.token import ApiToken
@@ -30,10 +31,12 @@ __all__ = [
     "CredentialActivity",
     "CredentialEvent",
     "CredentialEventKind",
+    "CredentialMedia",
     "CredentialSettings",
     "CredentialType",
     "CredentialVersion",
     "FieldRule",
+    "MediaAccess",
     "Organization",
     "Permission",
     "PermissionSet",

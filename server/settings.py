@@ -11,6 +11,10 @@ from urllib.parse import urlsplit
 
 DEFAULT_SECRET_KEY = "insecure-development-secret-change-me"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/credentials.db"
+DEFAULT_MEDIA_DIR = "var/media"
+MB = 1024 * 1024
+DEFAULT_MEDIA_MAX_FILE_BYTES = 20 * MB
+DEFAULT_MEDIA_MAX_FILES = 10
 
 
 class Environment(StrEnum):
@@ -108,6 +112,12 @@ class Settings:
     max_query_cost: int = 1_000
     rate_limit_capacity: int = 2_000
     rate_limit_restore_rate: int = 100
+    media_dir: Path = Path(DEFAULT_MEDIA_DIR)
+    media_max_file_bytes: int = DEFAULT_MEDIA_MAX_FILE_BYTES
+    media_max_files: int = DEFAULT_MEDIA_MAX_FILES
+    # A whole request: every file of a full version, and room for the operation itself.
+    max_request_bytes: int = DEFAULT_MEDIA_MAX_FILE_BYTES * DEFAULT_MEDIA_MAX_FILES + MB
+    media_link_seconds: int = 300
 
     @property
     def is_sqlite(self) -> bool:
@@ -124,6 +134,8 @@ class Settings:
                 f"ENVIRONMENT={raw_environment!r} is not known: use dev or prod"
             ) from None
         dev = environment is Environment.DEV
+        max_file = _int(env, "MEDIA_MAX_FILE_BYTES", DEFAULT_MEDIA_MAX_FILE_BYTES, minimum=1)
+        max_files = _int(env, "MEDIA_MAX_FILES", DEFAULT_MEDIA_MAX_FILES, minimum=1)
         return cls(
             database_url=normalize_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
             broadcast_url=_broadcast_url(env.get("BROADCAST_URL") or "memory://"),
@@ -143,6 +155,11 @@ class Settings:
             max_query_cost=_int(env, "MAX_QUERY_COST", 1_000, minimum=1),
             rate_limit_capacity=_int(env, "RATE_LIMIT_CAPACITY", 2_000),
             rate_limit_restore_rate=_int(env, "RATE_LIMIT_RESTORE_RATE", 100, minimum=1),
+            media_dir=Path(env.get("MEDIA_DIR") or DEFAULT_MEDIA_DIR),
+            media_max_file_bytes=max_file,
+            media_max_files=max_files,
+            max_request_bytes=_int(env, "MAX_REQUEST_BYTES", max_file * max_files + MB, minimum=MB),
+            media_link_seconds=_int(env, "MEDIA_LINK_SECONDS", 300, minimum=1),
         )
 
     def check_production_ready(self) -> None:
