@@ -19,6 +19,7 @@ from models.credential_queries import (
 )
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, select_types_by_id
+from models.media import CredentialMedia, select_media_of_versions
 from models.tenancy import scoped_to
 from resolvers.visibility import users_visible_to
 from server.database import Database
@@ -35,6 +36,8 @@ class CredentialLoaders:
         self.versions_by_credential_id = DataLoader[int, list[CredentialVersion]](self._versions)
         self.version_by_id = DataLoader[int, CredentialVersion | None](self._versions_by_id)
         self.activity_by_credential_id = DataLoader[int, list[CredentialActivity]](self._activity)
+        # Only for versions already shown to the viewer: it does not check visibility.
+        self.media_by_version_id = DataLoader[int, list[CredentialMedia]](self._media)
         self._settings: CredentialSettings | None = None
 
     def _read(self) -> AbstractAsyncContextManager[AsyncSession]:
@@ -83,3 +86,10 @@ class CredentialLoaders:
             for entry in await session.scalars(select_activity_of_credentials(credential_ids)):
                 grouped[entry.credential_id].append(entry)
         return [grouped[i] for i in credential_ids]
+
+    async def _media(self, version_ids: Sequence[int]) -> list[list[CredentialMedia]]:
+        grouped: dict[int, list[CredentialMedia]] = defaultdict(list)
+        async with self._read() as session:
+            for media in await session.scalars(select_media_of_versions(version_ids)):
+                grouped[media.version_id].append(media)
+        return [grouped[i] for i in version_ids]

@@ -17,6 +17,7 @@ from resolvers.credential import resolve_credentials_by_id, resolve_versions_by_
 from schema.credential_permissions import CanSeeActivityValue, CanSeeCredentialDetails
 from schema.credential_type import CredentialTypeNode
 from schema.ids import local_ids
+from schema.media import CredentialMediaType
 from schema.user import UserType
 from services.credentials import dates
 
@@ -49,8 +50,9 @@ async def _user(info: Info[RequestContext, None], user_id: int | None) -> UserTy
 class CredentialActivityEntry:
     action: ActivityActionEnum  # type: ignore[valid-type]
     field: str | None = strawberry.field(
-        description="issueDate, expiryDate, credentialNumber, approvalStatus or "
-        "rejectionReason for changes. Values of credentialNumber and rejectionReason are "
+        description="issueDate, expiryDate, credentialNumber, media, approvalStatus or "
+        "rejectionReason for changes (media: a file's name as newValue when added, as "
+        "oldValue when removed). Values of credentialNumber, media and rejectionReason are "
         "null for viewers who may not see those fields."
     )
     at: datetime
@@ -124,6 +126,15 @@ class CredentialVersionNode(relay.Node):
     )
     def rejection_reason(self) -> str | None:
         return self.reason_value
+
+    @strawberry.field(
+        extensions=_details(),
+        description="Photos and PDF scans of the credential, oldest first; null for viewers "
+        "who may not see them.",
+    )
+    async def media(self, info: Info[RequestContext, None]) -> list[CredentialMediaType] | None:
+        found = await info.context.loaders.credentials.media_by_version_id.load(self.id)
+        return [CredentialMediaType.from_model(m) for m in found]
 
     @strawberry.field
     async def reviewed_by(self, info: Info[RequestContext, None]) -> UserType | None:

@@ -35,6 +35,7 @@ from services.demo import (
     ensure_demo_tokens,
     load_demo_data,
 )
+from services.media.storage import LocalMediaStore
 
 logger = logging.getLogger("credentials.app")
 
@@ -97,7 +98,10 @@ def create_app(
     schema = build_schema(limits, field_suggestions=settings.environment is Environment.DEV)
     metrics = Metrics()
     rate_limiter = create_rate_limiter(settings)
-    endpoint = GraphQLEndpoint(schema, database, settings, clock, metrics, rate_limiter)
+    media_store = LocalMediaStore(settings.media_dir)
+    endpoint = GraphQLEndpoint(
+        schema, database, settings, clock, metrics, rate_limiter, media_store
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -149,4 +153,5 @@ def create_app(
     app.state.metrics = metrics
     app.state.rate_limiter = rate_limiter
     app.state.settings = settings
+    app.state.media_store = media_store
     return app
