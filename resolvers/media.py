@@ -17,6 +17,7 @@ from resolvers.mutations import Outcome, refused, run_mutation
 from services.credentials.errors import CredentialErrorCode
 from services.errors import DomainError, DomainErrors
 from services.media.attach import MediaChanges
+from services.media.links import LinkClaims, sign
 from services.media.staging import MediaStaging
 from services.media.uploads import IncomingFile, MediaLimits, check_files
 from services.viewer import Viewer
@@ -94,3 +95,12 @@ def uploaded_files(values: Sequence[object] | None, field: str) -> list[Incoming
             )
         files.append(value)
     return files
+
+
+def media_url(context: RequestContext, media_id: int) -> str:
+    """A link to download the file, for this viewer's token, valid for a few minutes."""
+    viewer = context.require_viewer()
+    expires = int(context.now().timestamp()) + context.settings.media_link_seconds
+    claims = LinkClaims(media_id, viewer.organization_id, viewer.token_id, expires)
+    base = str(context.request.base_url).rstrip("/")
+    return f"{base}/media/{sign(context.settings.secret_key, claims)}"

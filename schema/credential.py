@@ -20,6 +20,7 @@ from schema.ids import local_ids
 from schema.media import CredentialMediaType
 from schema.user import UserType
 from services.credentials import dates
+from services.credentials.policy import can_see_details
 
 ApprovalStatusEnum = strawberry.enum(ApprovalStatus, name="ApprovalStatus")
 ActivityActionEnum = strawberry.enum(ActivityAction, name="ActivityAction")
@@ -128,12 +129,16 @@ class CredentialVersionNode(relay.Node):
         return self.reason_value
 
     @strawberry.field(
-        extensions=_details(),
         description="Photos and PDF scans of the credential, oldest first; null for viewers "
-        "who may not see them.",
+        "who may not see the credential's details (its holder, those who manage the "
+        "holder's credentials, and reviewers may)."
     )
     async def media(self, info: Info[RequestContext, None]) -> list[CredentialMediaType] | None:
-        found = await info.context.loaders.credentials.media_by_version_id.load(self.id)
+        loaders = info.context.loaders
+        holder = await loaders.user_by_id.load(self.holder_id)
+        if holder is None or not can_see_details(info.context.require_viewer(), holder):
+            return None
+        found = await loaders.credentials.media_by_version_id.load(self.id)
         return [CredentialMediaType.from_model(m) for m in found]
 
     @strawberry.field

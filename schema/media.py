@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry import Info
 from strawberry.relay import GlobalID
 
-from models.media import CredentialMedia
+from models.media import CredentialMedia, MediaAccess
+from resolvers.context import RequestContext
+from resolvers.media import media_url
+from resolvers.media_log import resolve_media_access_page
+from resolvers.pagination import DEFAULT_PAGE_SIZE
+from schema.pagination import Connection
+from schema.user import UserType
 
 MEDIA_TYPE_NAME = "CredentialMedia"
 
@@ -25,6 +32,13 @@ class CredentialMediaType:
     media_id: strawberry.Private[int]
     credential_id: strawberry.Private[int]
 
+    @strawberry.field(
+        description="A link that downloads the file, for you only and for a few minutes "
+        "(MEDIA_LINK_SECONDS); read it again for a fresh one. Each download is recorded."
+    )
+    def url(self, info: Info[RequestContext, None]) -> str:
+        return media_url(info.context, self.media_id)
+
     @classmethod
     def from_model(cls, media: CredentialMedia) -> CredentialMediaType:
         return cls(
@@ -36,3 +50,54 @@ class CredentialMediaType:
             media_id=media.id,
             credential_id=media.credential_id,
         )
+
+
+@strawberry.type(description="One download of a credential's file.")
+class MediaAccessEntry:
+    at: datetime
+    filename: str
+    credential_id: strawberry.ID = strawberry.field(
+        description="The credential's id; it may have been deleted since."
+    )
+    viewer_id: strawberry.Private[int | None]
+    holder_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="Who opened it; null if that user was removed.")
+    async def viewer(self, info: Info[RequestContext, None]) -> UserType | None:
+        return await _user(info, self.viewer_id)
+
+    @strawberry.field(description="Whose credential it is; null if that user was removed.")
+    async def holder(self, info: Info[RequestContext, None]) -> UserType | None:
+        return await _user(info, self.holder_id)
+
+    @classmethod
+    def from_model(cls, entry: MediaAccess) -> MediaAccessEntry:
+        return cls(
+            at=entry.at,
+            filename=entry.filename,
+            credential_id=strawberry.ID(str(GlobalID("Credential", str(entry.credential_id)))),
+            viewer_id=entry.viewer_id,
+            holder_id=entry.holder_id,
+        )
+
+
+async def _user(info: Info[RequestContext, None], user_id: int | None) -> UserType | None:
+    if user_id is None:
+        return None
+    user = await info.context.loaders.user_by_id.load(user_id)
+    return UserType.from_model(user) if user is not None else None
+
+
+@strawberry.type
+class MediaQueries:
+    @strawberry.field(
+        description="Who opened which credential's files, when: newest first (CREDENTIALS_MANAGE)."
+    )
+    async def media_access_log(
+        self,
+        info: Info[RequestContext, None],
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[MediaAccessEntry]:
+        page = await resolve_media_access_page(info, first, after)
+        return Connection.from_page(page, MediaAccessEntry.from_model)

@@ -12,6 +12,7 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.user import resolve_me, resolve_users_page
 from schema.company import CompanyType
 from schema.credential_queries import CredentialQueries
+from schema.media import MediaQueries
 from schema.node import resolve_global_ids
 from schema.organization import OrganizationType
 from schema.pagination import Connection
@@ -19,7 +20,7 @@ from schema.user import UserFilterInput, UserType
 
 
 @strawberry.type
-class Query(CredentialQueries):
+class Query(CredentialQueries, MediaQueries):
     @strawberry.field(
         description="Any object by its global id; null if it does not exist or is not visible."
     )

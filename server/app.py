@@ -22,6 +22,7 @@ from schema.limits import QueryLimits
 from server.broker import BroadcastConnection
 from server.database import Database
 from server.graphql_view import GraphQLEndpoint
+from server.media_download import MediaDownload
 from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from server.metrics import HttpMetricsMiddleware, Metrics
 from server.migrations import pending_migrations, upgrade_to_head
@@ -99,6 +100,7 @@ def create_app(
     metrics = Metrics()
     rate_limiter = create_rate_limiter(settings)
     media_store = LocalMediaStore(settings.media_dir)
+    download = MediaDownload(database, settings, media_store, clock)
     endpoint = GraphQLEndpoint(
         schema, database, settings, clock, metrics, rate_limiter, media_store
     )
@@ -138,6 +140,7 @@ def create_app(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint),
+            Route("/media/{link}", download.respond, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_page),
