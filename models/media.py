@@ -66,6 +66,11 @@ def select_referenced_keys(keys: Collection[str]) -> Select[str]:
     return select(CredentialMedia.content_key).where(CredentialMedia.content_key.in_(keys))
 
 
+def select_stored_keys() -> Select[str]:
+    """Every key rows name (unscoped: across organizations, for store maintenance)."""
+    return select(CredentialMedia.content_key).distinct().order_by(CredentialMedia.content_key)
+
+
 def select_access_page(before_id: int | None, limit: int) -> Select[MediaAccess]:
     """Newest first; the keyset position is the last id of the previous page."""
     statement = select(MediaAccess)

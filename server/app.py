@@ -23,6 +23,7 @@ from server.broker import BroadcastConnection
 from server.database import Database
 from server.graphql_view import GraphQLEndpoint
 from server.media_download import MediaDownload
+from server.media_store import create_media_store
 from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from server.metrics import HttpMetricsMiddleware, Metrics
 from server.migrations import pending_migrations, upgrade_to_head
@@ -36,7 +37,6 @@ from services.demo import (
     ensure_demo_tokens,
     load_demo_data,
 )
-from services.media.storage import LocalMediaStore
 
 logger = logging.getLogger("credentials.app")
 
@@ -99,7 +99,7 @@ def create_app(
     schema = build_schema(limits, field_suggestions=settings.environment is Environment.DEV)
     metrics = Metrics()
     rate_limiter = create_rate_limiter(settings)
-    media_store = LocalMediaStore(settings.media_dir)
+    media_store = create_media_store(settings)
     download = MediaDownload(database, settings, media_store, clock)
     endpoint = GraphQLEndpoint(
         schema, database, settings, clock, metrics, rate_limiter, media_store

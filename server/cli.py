@@ -16,14 +16,17 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
+from models.media import select_stored_keys
 from models.tenancy import unscoped
 from models.user import User
 from server.database import Database
 from server.logs import configure_logging
+from server.media_store import create_media_store
 from server.migrations import pending_migrations, upgrade_to_head
 from server.settings import Settings, SettingsError
 from services import identity
 from services.errors import DomainError
+from services.media.encryption import EncryptedMediaStore, reseal_all
 
 T = TypeVar("T")
 
@@ -91,6 +94,20 @@ def _export_schema(args: argparse.Namespace, _: Settings) -> None:
         return
     SCHEMA_FILE.write_text(sdl)
     print(f"wrote {SCHEMA_FILE.name}")
+
+
+def _reseal_media(_: argparse.Namespace, settings: Settings) -> None:
+    store = create_media_store(settings)
+    if not isinstance(store, EncryptedMediaStore):
+        raise SettingsError("reseal-media needs MEDIA_ENCRYPTION_KEYS: the new key first")
+
+    async def reseal(database: Database) -> dict[str, int]:
+        await _require_migrated(database)
+        async with database.read(unscoped()) as session:
+            keys = list(await session.scalars(select_stored_keys()))
+        return await reseal_all(store, keys)
+
+    _emit(_on_database(settings, reseal))
 
 
 AdminWork = Callable[[AsyncSession, argparse.Namespace], Awaitable[dict[str, Any]]]
@@ -178,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="write schema.graphql (sorted SDL)")
     export.add_argument("--check", action="store_true", help="fail if the file is out of date")
     export.set_defaults(run=_export_schema)
+
+    reseal = commands.add_parser(
+        "reseal-media",
+        help="encrypt every media file with the first of MEDIA_ENCRYPTION_KEYS (key rotation)",
+    )
+    reseal.set_defaults(run=_reseal_media)
 
     org = commands.add_parser("create-org", help="create an organization")
     org.add_argument("name")

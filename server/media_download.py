@@ -7,7 +7,7 @@ renders nor guesses it; never cached. Each opening is recorded (services.media.a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from urllib.parse import quote
 
@@ -20,11 +20,12 @@ from server.settings import Settings
 from services.identity import find_viewer_by_token_id
 from services.media.access import open_media
 from services.media.links import BadLink, ExpiredLink, verify
-from services.media.storage import MediaStore
+from services.media.storage import MediaStore, MediaStoreError
 
 logger = logging.getLogger("credentials.media")
 
 NOT_FOUND = "No such file, or this link is not valid for it."
+UNREADABLE = "This file cannot be read now; the operators have been told."
 EXPIRED = "This link has expired: read the file's url from the API again for a fresh one."
 
 
@@ -70,11 +71,22 @@ class MediaDownload:
             media = await open_media(session, viewer, claims.media_id, self.clock())
         if media is None:
             return _refusal(404, NOT_FOUND)
-        if not await self.store.exists(media.content_key):
-            logger.error("media %s is missing from the store (key %s)", media.id, media.content_key)
-            return _refusal(404, NOT_FOUND)
+        chunks = self.store.read(media.content_key)
+        try:
+            # Read before answering: a missing or unopenable file is an error response,
+            # not a download cut short.
+            first = await anext(chunks)
+        except (MediaStoreError, StopAsyncIteration) as error:
+            logger.error("media %s cannot be read (key %s): %s", media.id, media.content_key, error)
+            return _refusal(500, UNREADABLE)
+
+        async def body() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+
         return StreamingResponse(
-            self.store.read(media.content_key),
+            body(),
             media_type=media.content_type,
             headers={
                 "Content-Length": str(media.size),

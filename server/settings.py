@@ -118,6 +118,8 @@ class Settings:
     # A whole request: every file of a full version, and room for the operation itself.
     max_request_bytes: int = DEFAULT_MEDIA_MAX_FILE_BYTES * DEFAULT_MEDIA_MAX_FILES + MB
     media_link_seconds: int = 300
+    # Base64 keys; the first seals new files, all of them open files (see README).
+    media_encryption_keys: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def is_sqlite(self) -> bool:
@@ -160,6 +162,7 @@ class Settings:
             media_max_files=max_files,
             max_request_bytes=_int(env, "MAX_REQUEST_BYTES", max_file * max_files + MB, minimum=MB),
             media_link_seconds=_int(env, "MEDIA_LINK_SECONDS", 300, minimum=1),
+            media_encryption_keys=_list(env, "MEDIA_ENCRYPTION_KEYS"),
         )
 
     def check_production_ready(self) -> None:

@@ -18,7 +18,7 @@ from typing import IO
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.media import select_referenced_keys
-from services.media.storage import MediaStore, content_key
+from services.media.storage import MediaStore
 from services.media.uploads import CheckedFile
 
 
@@ -42,7 +42,7 @@ class MediaStaging:
     async def stage(self, files: Iterable[CheckedFile]) -> list[StagedFile]:
         staged = []
         for file in files:
-            key = content_key(self.organization_id, file.source)
+            key = self.store.key_for(self.organization_id, file.source)
             if await self.store.put(key, file.source):
                 self._written.add(key)
             staged.append(StagedFile(key, file.filename, file.content_type, file.size, file.source))

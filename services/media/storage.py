@@ -46,9 +46,15 @@ def check_key(key: str) -> tuple[str, str]:
 
 
 class MediaStore(Protocol):
+    def key_for(self, organization_id: int, source: IO[bytes]) -> str:
+        """The key `source`'s content is stored under in the organization."""
+
     async def put(self, key: str, source: IO[bytes]) -> bool:
         """Store `source`'s bytes (from its start) under `key` unless the key is already
         present; True when this call wrote it."""
+
+    async def replace(self, key: str, source: IO[bytes]) -> None:
+        """Store `source`'s bytes under `key` whether or not it is present, atomically."""
 
     async def exists(self, key: str) -> bool: ...
 
@@ -67,6 +73,9 @@ class LocalMediaStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def key_for(self, organization_id: int, source: IO[bytes]) -> str:
+        return content_key(organization_id, source)
+
     def path_of(self, key: str) -> Path:
         organization, digest = check_key(key)
         return self.root / organization / digest[:2] / digest
@@ -74,8 +83,11 @@ class LocalMediaStore:
     async def put(self, key: str, source: IO[bytes]) -> bool:
         return await asyncio.to_thread(self._put, self.path_of(key), source)
 
-    def _put(self, path: Path, source: IO[bytes]) -> bool:
-        if path.exists():
+    async def replace(self, key: str, source: IO[bytes]) -> None:
+        await asyncio.to_thread(self._put, self.path_of(key), source, overwrite=True)
+
+    def _put(self, path: Path, source: IO[bytes], overwrite: bool = False) -> bool:
+        if path.exists() and not overwrite:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.root / ".incoming"
