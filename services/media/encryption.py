@@ -14,6 +14,7 @@ name on disk then tells nothing to someone who holds a copy of the same file.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -107,14 +108,17 @@ class EncryptedMediaStore:
     def sealed_with_current_key(self, stored: bytes) -> bool:
         return stored.startswith(MAGIC + key_id(self._current))
 
+    async def _sealed(self, key: str, source: IO[bytes]) -> io.BytesIO:
+        # Sealing megabytes takes a while: off the event loop.
+        return io.BytesIO(await asyncio.to_thread(lambda: self.seal(key, _read_all(source))))
+
     async def put(self, key: str, source: IO[bytes]) -> bool:
         if await self.inner.exists(key):
             return False
-        sealed = io.BytesIO(self.seal(key, _read_all(source)))
-        return await self.inner.put(key, sealed)
+        return await self.inner.put(key, await self._sealed(key, source))
 
     async def replace(self, key: str, source: IO[bytes]) -> None:
-        await self.inner.replace(key, io.BytesIO(self.seal(key, _read_all(source))))
+        await self.inner.replace(key, await self._sealed(key, source))
 
     async def exists(self, key: str) -> bool:
         return await self.inner.exists(key)
@@ -123,7 +127,7 @@ class EncryptedMediaStore:
         return b"".join([chunk async for chunk in self.inner.read(key)])
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
-        plaintext = self.open(key, await self._stored(key))
+        plaintext = await asyncio.to_thread(self.open, key, await self._stored(key))
         for start in range(0, len(plaintext), CHUNK):
             yield plaintext[start : start + CHUNK]
 
@@ -137,7 +141,7 @@ class EncryptedMediaStore:
         if self.sealed_with_current_key(stored):
             return False
         plaintext = self.open(key, stored)
-        await self.inner.replace(key, io.BytesIO(self.seal(key, plaintext)))
+        await self.inner.replace(key, await self._sealed(key, io.BytesIO(plaintext)))
         return True
 
 

@@ -10,6 +10,7 @@ removed identical content an instant earlier) and written again if not.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ class MediaStaging:
     async def stage(self, files: Iterable[CheckedFile]) -> list[StagedFile]:
         staged = []
         for file in files:
-            key = self.store.key_for(self.organization_id, file.source)
+            # Hashing a large file takes a while: off the event loop.
+            key = await asyncio.to_thread(self.store.key_for, self.organization_id, file.source)
             if await self.store.put(key, file.source):
                 self._written.add(key)
             staged.append(StagedFile(key, file.filename, file.content_type, file.size, file.source))

@@ -5,6 +5,7 @@ exactly what committed rows name."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -14,7 +15,18 @@ import pytest
 from tests.conftest import http_client_on
 from tests.credentials.factories import approve, create_type, global_id
 from tests.media.conftest import MediaApp
-from tests.media.files import EXE, HEIC, JPEG, PDF, PNG, WEBP, File, post_files, stored_files
+from tests.media.files import (
+    EXE,
+    HEIC,
+    JPEG,
+    PDF,
+    PNG,
+    WEBP,
+    File,
+    multipart,
+    post_files,
+    stored_files,
+)
 from tests.world import World
 
 VERSION = """
@@ -254,6 +266,37 @@ async def test_a_body_over_the_request_cap_is_refused_before_it_is_read(
             _files("input.media", ("licence.pdf", PDF + bytes(2_000), "application/pdf")),
             world.token("employee"),
         )
+    assert response.status_code == 413
+    assert await _credential_count(app, world) == 0
+    assert stored_files(app.media_dir) == []
+
+
+async def test_a_chunked_body_is_cut_off_once_it_passes_the_request_cap(
+    app: MediaApp, world: World, type_id: str
+) -> None:
+    # given a multipart body streamed in chunks, with no Content-Length to judge it by
+    data, parts = multipart(
+        CREATE,
+        _input(world, type_id),
+        _files("input.media", ("licence.pdf", PDF + bytes(3_000), "application/pdf")),
+    )
+    built = httpx.Request("POST", "http://testserver/graphql", data=data, files=parts)
+    body = built.read()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 500):
+            yield body[start : start + 500]
+
+    headers = {
+        "Authorization": f"Bearer {world.token('employee')}",
+        "GraphQL-Require-Preflight": "1",
+        "Content-Type": built.headers["content-type"],
+    }
+    small = replace(app.settings, max_request_bytes=2_000)
+    # when it is sent to an app with a smaller cap
+    async with http_client_on(small, app.clock) as http:
+        response = await http.post("/graphql", content=chunks(), headers=headers)
+    # then it is refused as too large and nothing was created or stored
     assert response.status_code == 413
     assert await _credential_count(app, world) == 0
     assert stored_files(app.media_dir) == []
