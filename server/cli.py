@@ -10,6 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,8 @@ from server.settings import Settings, SettingsError
 from services import identity
 from services.errors import DomainError
 from services.media.encryption import EncryptedMediaStore, reseal_all
+from services.media.storage import LocalMediaStore
+from services.media.sweep import sweep
 
 T = TypeVar("T")
 
@@ -108,6 +111,23 @@ def _reseal_media(_: argparse.Namespace, settings: Settings) -> None:
         return await reseal_all(store, keys)
 
     _emit(_on_database(settings, reseal))
+
+
+def _sweep_media(args: argparse.Namespace, settings: Settings) -> None:
+    store = create_media_store(settings)
+    older_than = utcnow() - timedelta(minutes=args.older_than_minutes)
+
+    async def run(database: Database) -> dict[str, int]:
+        await _require_migrated(database)
+        async with database.read(unscoped()) as session:
+            referenced = set(await session.scalars(select_stored_keys()))
+        counts = await sweep(store, referenced, older_than)
+        local = store.inner if isinstance(store, EncryptedMediaStore) else store
+        if isinstance(local, LocalMediaStore):
+            counts["interrupted_writes"] = await local.remove_interrupted_writes(older_than)
+        return counts
+
+    _emit(_on_database(settings, run))
 
 
 AdminWork = Callable[[AsyncSession, argparse.Namespace], Awaitable[dict[str, Any]]]
@@ -201,6 +221,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="encrypt every media file with the first of MEDIA_ENCRYPTION_KEYS (key rotation)",
     )
     reseal.set_defaults(run=_reseal_media)
+
+    sweep_media = commands.add_parser(
+        "sweep-media",
+        help="remove media files no credential names (left by a crash mid-upload)",
+    )
+    sweep_media.add_argument(
+        "--older-than-minutes",
+        type=int,
+        default=60,
+        help="leave younger files alone: their upload may still be running (default 60)",
+    )
+    sweep_media.set_defaults(run=_sweep_media)
 
     org = commands.add_parser("create-org", help="create an organization")
     org.add_argument("name")

@@ -22,6 +22,7 @@ import hmac
 import io
 import os
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import IO
 
 from cryptography.exceptions import InvalidTag
@@ -133,6 +134,9 @@ class EncryptedMediaStore:
 
     async def delete(self, key: str) -> None:
         await self.inner.delete(key)
+
+    def listing(self) -> AsyncIterator[tuple[str, datetime]]:
+        return self.inner.listing()
 
     async def reseal(self, key: str) -> bool:
         """Seal the object again with the current key (or for the first time); whether

@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -63,6 +64,9 @@ class MediaStore(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove the object; a missing one is not an error."""
+
+    def listing(self) -> AsyncIterator[tuple[str, datetime]]:
+        """Every object's key and when it was last written (for sweeping orphans)."""
 
 
 class LocalMediaStore:
@@ -124,3 +128,29 @@ class LocalMediaStore:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path_of(key).unlink, missing_ok=True)
+
+    async def listing(self) -> AsyncIterator[tuple[str, datetime]]:
+        for key, modified in await asyncio.to_thread(self._listing):
+            yield key, modified
+
+    def _listing(self) -> list[tuple[str, datetime]]:
+        found = []
+        for path in self.root.glob("*/*/*"):
+            key = f"{path.parent.parent.name}/{path.name}"
+            if _KEY.match(key) and path.is_file():
+                found.append((key, datetime.fromtimestamp(path.stat().st_mtime, UTC)))
+        return found
+
+    async def remove_interrupted_writes(self, older_than: datetime) -> int:
+        """Delete temporary files a crash left mid-write (a write in progress is younger);
+        how many."""
+
+        def remove() -> int:
+            removed = 0
+            for path in (self.root / ".incoming").glob("upload-*"):
+                if datetime.fromtimestamp(path.stat().st_mtime, UTC) < older_than:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            return removed
+
+        return await asyncio.to_thread(remove)

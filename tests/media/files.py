@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from server.settings import Settings
+from tests.server.process import ROOT, service_env
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(200)
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200)
@@ -73,3 +79,25 @@ async def post_files(
 def stored_files(root: Path) -> list[Path]:
     """Every file under the media directory, temporary ones included."""
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def run_cli(
+    settings: Settings, *args: str, keys: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """`python -m server ARGS` as an operator runs it, on the test's database and media."""
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "MEDIA_DIR": str(settings.media_dir),
+        "MEDIA_ENCRYPTION_KEYS": ",".join(keys),
+        "LOAD_DEMO_DATA": "false",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        cwd=ROOT,
+        env=service_env(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import io
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,7 @@ from tests.clock import TestClock
 from tests.conftest import GraphQLClient, http_client_on
 from tests.credentials.factories import create_type, global_id
 from tests.media.conftest import START
-from tests.media.files import PDF, post_files, stored_files
-from tests.server.process import ROOT, service_env
+from tests.media.files import PDF, post_files, run_cli, stored_files
 from tests.world import World
 
 KEY_A = base64.urlsafe_b64encode(bytes(range(32))).decode()
@@ -125,22 +123,7 @@ async def test_an_altered_file_does_not_open(
 
 
 def _reseal(settings: Settings, *keys: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "MEDIA_DIR": str(settings.media_dir),
-        "MEDIA_ENCRYPTION_KEYS": ",".join(keys),
-        "LOAD_DEMO_DATA": "false",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "server", "reseal-media"],
-        cwd=ROOT,
-        env=service_env(env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(settings, "reseal-media", keys=keys)
 
 
 async def test_rotating_the_key_as_the_readme_says(
