@@ -57,6 +57,10 @@ def select_media_of_versions(version_ids: Collection[int]) -> Select[CredentialM
     )
 
 
+def select_media_by_id(ids: Collection[int]) -> Select[CredentialMedia]:
+    return select(CredentialMedia).where(CredentialMedia.id.in_(ids))
+
+
 def select_media_of_credential(credential_id: int) -> Select[CredentialMedia]:
     return select(CredentialMedia).where(CredentialMedia.credential_id == credential_id)
 

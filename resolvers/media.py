@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 from strawberry import Info
 
+from models.media import CredentialMedia
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, refused, run_mutation
 from services.credentials.errors import CredentialErrorCode
@@ -104,3 +105,14 @@ def media_url(context: RequestContext, media_id: int) -> str:
     claims = LinkClaims(media_id, viewer.organization_id, viewer.token_id, expires)
     base = str(context.request.base_url).rstrip("/")
     return f"{base}/media/{sign(context.settings.secret_key, claims)}"
+
+
+async def resolve_media_by_id(
+    info: Info[RequestContext, None], ids: list[int | None]
+) -> list[CredentialMedia | None]:
+    """Files by id, None for each one missing or whose credential's details the viewer
+    may not see."""
+    loader = info.context.loaders.credentials.media_by_id
+    found = await loader.load_many([i for i in ids if i is not None])
+    by_id = {m.id: m for m in found if m is not None}
+    return [by_id.get(i) if i is not None else None for i in ids]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
-from strawberry import Info
+from strawberry import Info, relay
 from strawberry.relay import GlobalID
 
 from models.media import CredentialMedia, MediaAccess
 from resolvers.context import RequestContext
-from resolvers.media import media_url
+from resolvers.media import media_url, resolve_media_by_id
 from resolvers.media_log import resolve_media_access_page
 from resolvers.pagination import DEFAULT_PAGE_SIZE
+from schema.ids import local_ids
 from schema.pagination import Connection
 from schema.user import UserType
 
@@ -23,14 +25,23 @@ MEDIA_TYPE_NAME = "CredentialMedia"
     name="CredentialMedia",
     description="A photo (JPEG, PNG, WebP, HEIC) or PDF scan of the credential.",
 )
-class CredentialMediaType:
-    id: strawberry.ID = strawberry.field(description="Pass it in removeMediaIds to remove it.")
+class CredentialMediaType(relay.Node):
+    id: relay.NodeID[int] = strawberry.field(
+        description="Pass it in removeMediaIds to remove the file."
+    )
     filename: str
     content_type: str = strawberry.field(description="Decided from the content, not the name.")
     size: int = strawberry.field(description="In bytes.")
     created_at: datetime
     media_id: strawberry.Private[int]
     credential_id: strawberry.Private[int]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[RequestContext, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[CredentialMediaType | None]:
+        found = await resolve_media_by_id(info, local_ids(node_ids))
+        return [cls.from_model(m) if m is not None else None for m in found]
 
     @strawberry.field(
         description="A link that downloads the file, for you only and for a few minutes "
@@ -42,7 +53,7 @@ class CredentialMediaType:
     @classmethod
     def from_model(cls, media: CredentialMedia) -> CredentialMediaType:
         return cls(
-            id=strawberry.ID(str(GlobalID(MEDIA_TYPE_NAME, str(media.id)))),
+            id=media.id,
             filename=media.filename,
             content_type=media.content_type,
             size=media.size,

@@ -38,6 +38,9 @@ query MediaActivity($id: ID!) {
   credential(id: $id) { activity { field newValue } }
 }
 """
+NODE = """
+query Node($id: ID!) { node(id: $id) { ... on CredentialMedia { id filename } } }
+"""
 LOG = """
 query Log($first: Int!, $after: String) {
   mediaAccessLog(first: $first, after: $after) {
@@ -152,9 +155,13 @@ async def test_who_may_download_follows_the_credential_permissions(
     media_id = credential["latestVersion"]["media"][0]["id"]
     # when someone reads its files, and opens a link issued to their own token
     media = await _media_of(app, world, role, credential["id"])
+    node = await app.graphql.execute(NODE, {"id": media_id}, token=world.token(role))
     response = await app.http.get(_link_for(app, world, role, media_id))
     # then they see and open them exactly when they may see the credential's details
     assert (media is not None) == bool(sees_media)
+    assert node["data"]["node"] == (
+        {"id": media_id, "filename": "licence.pdf"} if sees_media else None
+    )
     if media is not None:
         assert [m["filename"] for m in media] == ["licence.pdf", PHOTO_NAME]
     assert response.status_code == (200 if downloads else 404)
@@ -172,6 +179,8 @@ async def test_a_key_contact_sees_the_credential_but_not_its_files(
     )
     # then the credential is there, its files are not, and a link would not open them
     assert body == {"data": {"credential": {"latestVersion": {"media": None}}}}
+    node = await app.graphql.execute(NODE, {"id": media_id}, token=world.token("bolt_contact"))
+    assert node["data"]["node"] is None
     activity = await app.graphql.execute(
         MEDIA_ACTIVITY, {"id": credential["id"]}, token=world.token("bolt_contact")
     )
