@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -111,6 +112,18 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             parsed = scope.get("state", {}).get(_PARSED_REQUEST)
             if isinstance(parsed, Request):
                 await parsed.close()
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """Strawberry's parsing, with a `map` that does not fit `operations` (not an
+        object, a path into nothing) answered as the client's mistake, not a crash."""
+        try:
+            return await super().parse_multipart(request)
+        except (AttributeError, TypeError, IndexError, KeyError, ValueError):
+            raise HTTPException(
+                400,
+                "The multipart 'map' must be an object of file fields to lists of paths "
+                "into 'operations' (GraphQL multipart request spec).",
+            ) from None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -68,7 +68,10 @@ class MediaDownload:
         if viewer is None or viewer.organization_id != claims.organization_id:
             return _refusal(404, NOT_FOUND)
         async with self.database.transaction(scoped_to(viewer.organization_id)) as session:
-            media = await open_media(session, viewer, claims.media_id, self.clock())
+            # A HEAD request learns the headers, not the content: not an opening.
+            media = await open_media(
+                session, viewer, claims.media_id, self.clock(), record=request.method == "GET"
+            )
         if media is None:
             return _refusal(404, NOT_FOUND)
         chunks = self.store.read(media.content_key)

@@ -261,8 +261,10 @@ async def test_every_download_is_recorded_and_credential_managers_read_the_log(
     manager_media = await _media_of(app, world, "company_manager", credential["id"])
     assert manager_media is not None
     await _get(app, manager_media[0]["url"])
-    # and a refused attempt, which opened nothing
+    # and a refused attempt and a HEAD request, which opened nothing
     await app.http.get(_link_for(app, world, "employee", pdf["id"]))
+    head = await app.http.head(urlsplit(pdf["url"]).path)
+    assert (head.status_code, head.headers["content-type"]) == (200, "application/pdf")
     # when a credentials manager reads the log
     body = await _log(app, world, "credentials_manager")
     # then it lists every opening, newest first: who, whose credential, which file

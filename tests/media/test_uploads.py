@@ -302,6 +302,35 @@ async def test_a_chunked_body_is_cut_off_once_it_passes_the_request_cap(
     assert stored_files(app.media_dir) == []
 
 
+@pytest.mark.parametrize(
+    ("operations", "mapping", "content_type"),
+    [
+        pytest.param('{"query": "{ me { name } }"}', "[1]", None, id="map not an object"),
+        pytest.param('{"query": "{ me { name } }"}', '{"9": ["variables.x"]}', None, id="no file"),
+        pytest.param("{{", "{}", None, id="operations not JSON"),
+        pytest.param("", "", "multipart/form-data", id="no boundary"),
+        pytest.param("", "", "multipart/form-data; boundary=x", id="not multipart data"),
+    ],
+)
+async def test_a_malformed_multipart_request_is_a_client_error(
+    app: MediaApp, world: World, operations: str, mapping: str, content_type: str | None
+) -> None:
+    headers = {"Authorization": f"Bearer {world.token('admin')}", "GraphQL-Require-Preflight": "1"}
+    if content_type is None:
+        response = await app.http.post(
+            "/graphql",
+            data={"operations": operations, "map": mapping},
+            files={"0": ("a.pdf", PDF, "application/pdf")},
+            headers=headers,
+        )
+    else:
+        response = await app.http.post(
+            "/graphql", content=b"garbage", headers={**headers, "Content-Type": content_type}
+        )
+    assert response.status_code == 400
+    assert stored_files(app.media_dir) == []
+
+
 async def test_an_upload_variable_sent_as_json_text_is_refused(
     app: MediaApp, world: World, type_id: str
 ) -> None:
