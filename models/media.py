@@ -7,9 +7,10 @@ same file share one stored object, which goes when the last row naming it goes.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Select, String, func, select
+from sqlalchemy import ColumnElement, ForeignKey, Index, Select, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TenantOwned, utcnow
@@ -75,13 +76,41 @@ def select_stored_keys() -> Select[str]:
     return select(CredentialMedia.content_key).distinct().order_by(CredentialMedia.content_key)
 
 
-def select_access_page(before_id: int | None, limit: int) -> Select[MediaAccess]:
+@dataclass(frozen=True)
+class AccessFilter:
+    """Openings of one credential's files, of one holder's, by one viewer, within a time
+    span; None leaves a criterion out."""
+
+    credential_id: int | None = None
+    holder_id: int | None = None
+    viewer_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = []
+        if self.credential_id is not None:
+            clauses.append(MediaAccess.credential_id == self.credential_id)
+        if self.holder_id is not None:
+            clauses.append(MediaAccess.holder_id == self.holder_id)
+        if self.viewer_id is not None:
+            clauses.append(MediaAccess.viewer_id == self.viewer_id)
+        if self.since is not None:
+            clauses.append(MediaAccess.at >= self.since)
+        if self.until is not None:
+            clauses.append(MediaAccess.at < self.until)
+        return clauses
+
+
+def select_access_page(
+    access_filter: AccessFilter, before_id: int | None, limit: int
+) -> Select[MediaAccess]:
     """Newest first; the keyset position is the last id of the previous page."""
-    statement = select(MediaAccess)
+    statement = select(MediaAccess).where(*access_filter.clauses())
     if before_id is not None:
         statement = statement.where(MediaAccess.id < before_id)
     return statement.order_by(MediaAccess.id.desc()).limit(limit)
 
 
-def count_access() -> Select[int]:
-    return select(func.count(MediaAccess.id))
+def count_access(access_filter: AccessFilter) -> Select[int]:
+    return select(func.count(MediaAccess.id)).where(*access_filter.clauses())

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 from strawberry import Info, relay
 from strawberry.relay import GlobalID
 
-from models.media import CredentialMedia, MediaAccess
+from models.media import AccessFilter, CredentialMedia, MediaAccess
 from resolvers.context import RequestContext
 from resolvers.media import media_url, resolve_media_by_id
 from resolvers.media_log import resolve_media_access_page
 from resolvers.pagination import DEFAULT_PAGE_SIZE
-from schema.ids import local_ids
+from schema.ids import key_of, local_ids
 from schema.pagination import Connection
 from schema.user import UserType
 
@@ -99,6 +99,38 @@ async def _user(info: Info[RequestContext, None], user_id: int | None) -> UserTy
     return UserType.from_model(user) if user is not None else None
 
 
+@strawberry.input(description="Every criterion given must hold; an id of nothing matches nothing.")
+class MediaAccessFilterInput:
+    credential_id: strawberry.ID | None = None
+    holder_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Whose credentials' files were opened."
+    )
+    viewer_id: strawberry.ID | None = strawberry.field(default=None, description="Who opened them.")
+    since: datetime | None = strawberry.field(
+        default=None, description="Inclusive; without an offset, UTC."
+    )
+    until: datetime | None = strawberry.field(
+        default=None, description="Exclusive; without an offset, UTC."
+    )
+
+    def to_filter(self) -> AccessFilter:
+        def key(value: strawberry.ID | None, type_name: str) -> int | None:
+            # An id that names nothing of the type matches nothing (0 is never a key).
+            return None if value is None else (key_of(value, type_name) or 0)
+
+        return AccessFilter(
+            credential_id=key(self.credential_id, "Credential"),
+            holder_id=key(self.holder_id, "User"),
+            viewer_id=key(self.viewer_id, "User"),
+            since=_aware(self.since),
+            until=_aware(self.until),
+        )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 @strawberry.type
 class MediaQueries:
     @strawberry.field(
@@ -109,6 +141,8 @@ class MediaQueries:
         info: Info[RequestContext, None],
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
+        filter: MediaAccessFilterInput | None = None,
     ) -> Connection[MediaAccessEntry]:
-        page = await resolve_media_access_page(info, first, after)
+        access_filter = (filter or MediaAccessFilterInput()).to_filter()
+        page = await resolve_media_access_page(info, access_filter, first, after)
         return Connection.from_page(page, MediaAccessEntry.from_model)

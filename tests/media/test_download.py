@@ -42,8 +42,8 @@ NODE = """
 query Node($id: ID!) { node(id: $id) { ... on CredentialMedia { id filename } } }
 """
 LOG = """
-query Log($first: Int!, $after: String) {
-  mediaAccessLog(first: $first, after: $after) {
+query Log($first: Int!, $after: String, $filter: MediaAccessFilterInput) {
+  mediaAccessLog(first: $first, after: $after, filter: $filter) {
     totalCount
     edges { node { at filename credentialId viewer { name } holder { name } } }
     pageInfo { hasNextPage endCursor }
@@ -57,8 +57,11 @@ PHOTO_NAME = "Führerschein vorne.jpg"
 
 
 async def _credential(app: MediaApp, world: World, holder: str = "acme_worker") -> dict[str, Any]:
-    """A credential of `holder` with a PDF and a photo, submitted by the holder."""
-    type_id = await create_type(app.graphql, world.token("admin"), mediaRule="REQUIRED")
+    """A credential of `holder` (of a type of its own) with a PDF and a photo, submitted
+    by the holder."""
+    type_id = await create_type(
+        app.graphql, world.token("admin"), name=f"Licence of {holder}", mediaRule="REQUIRED"
+    )
     variables = {
         "input": {
             "typeId": type_id,
@@ -298,6 +301,44 @@ async def test_the_log_pages_and_outlives_the_credential(app: MediaApp, world: W
     assert (len(first["edges"]), first["pageInfo"]["hasNextPage"]) == (2, True)
     assert (len(second["edges"]), second["pageInfo"]["hasNextPage"]) == (1, False)
     assert second["edges"][0]["node"]["credentialId"] == credential["id"]
+
+
+async def test_the_log_is_filtered_by_credential_holder_viewer_and_time(
+    app: MediaApp, world: World
+) -> None:
+    # given openings: the Acme worker's file by them, then by their manager, then a Bolt
+    # worker's file by that worker
+    acme = await _credential(app, world)
+    bolt = await _credential(app, world, holder="bolt_worker")
+    await _get(app, acme["latestVersion"]["media"][0]["url"])
+    manager_media = await _media_of(app, world, "company_manager", acme["id"])
+    assert manager_media is not None
+    await _get(app, manager_media[0]["url"])
+    await _get(app, bolt["latestVersion"]["media"][0]["url"])
+    everything = (await _log(app, world, "credentials_manager"))["data"]["mediaAccessLog"]
+    middle = everything["edges"][1]["node"]["at"]
+    user = {role: global_id("User", world.user_ids[role]) for role in world.user_ids}
+    cases = [
+        ({"holderId": user["acme_worker"]}, ["Company Manager", "Acme Worker"]),
+        ({"viewerId": user["company_manager"]}, ["Company Manager"]),
+        ({"credentialId": bolt["id"]}, ["Bolt Worker"]),
+        ({"since": middle}, ["Bolt Worker", "Company Manager"]),
+        ({"until": middle}, ["Acme Worker"]),
+        (
+            {"since": middle.removesuffix("+00:00"), "holderId": user["bolt_worker"]},
+            ["Bolt Worker"],
+        ),
+        ({"holderId": "not-an-id"}, []),
+        ({"credentialId": user["acme_worker"]}, []),
+    ]
+    for given, viewers in cases:
+        # when the log is read with a filter; then it lists just the matching openings
+        body = await app.graphql.execute(
+            LOG, {"first": 20, "filter": given}, token=world.token("credentials_manager")
+        )
+        log = body["data"]["mediaAccessLog"]
+        assert [e["node"]["viewer"]["name"] for e in log["edges"]] == viewers, given
+        assert log["totalCount"] == len(viewers), given
 
 
 @pytest.mark.parametrize(
