@@ -135,6 +135,9 @@ async def test_a_download_is_an_attachment_of_the_detected_type_that_browsers_do
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"] == "private, no-store"
     assert urlsplit(pdf["url"]).netloc == "testserver"
+    # and the metrics count downloads under the route, not under each link
+    metrics = (await app.http.get("/metrics")).text
+    assert 'http_requests_total{route="/media/{link}",status="200"} 2.0' in metrics
 
 
 @pytest.mark.parametrize(
