@@ -14,6 +14,8 @@ from server.database import Database
 from server.settings import Settings
 from tests.clock import TestClock
 from tests.conftest import GraphQLClient, http_client_on
+from tests.credentials.factories import create_type
+from tests.world import World
 
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -47,3 +49,9 @@ async def app(
 ) -> AsyncIterator[MediaApp]:
     async with http_client_on(media_settings, clock) as http:
         yield MediaApp(http, GraphQLClient(http), media_settings, clock)
+
+
+@pytest.fixture
+async def type_id(app: MediaApp, world: World) -> str:
+    """A type that requires media."""
+    return await create_type(app.graphql, world.token("admin"), mediaRule="REQUIRED")
