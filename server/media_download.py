@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from models.tenancy import scoped_to, unscoped
 from server.database import Database
+from server.request_id import request_id_of
 from server.settings import Settings
 from services.identity import find_viewer_by_token_id
 from services.media.access import open_media
@@ -82,6 +83,18 @@ class MediaDownload:
         except (MediaStoreError, StopAsyncIteration) as error:
             logger.error("media %s cannot be read (key %s): %s", media.id, media.content_key, error)
             return _refusal(500, UNREADABLE)
+
+        logger.info(
+            "media download",
+            extra={
+                "request_id": request_id_of(request.scope),
+                "media_id": media.id,
+                "credential_id": media.credential_id,
+                "user_id": viewer.user_id,
+                "organization_id": viewer.organization_id,
+                "method": request.method,
+            },
+        )
 
         async def body() -> AsyncIterator[bytes]:
             yield first

@@ -4,6 +4,7 @@ and the organization's access log."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,9 +111,10 @@ def _link_for(app: MediaApp, world: World, role: str, media_id: str) -> str:
 
 
 async def test_a_download_is_an_attachment_of_the_detected_type_that_browsers_do_not_sniff(
-    app: MediaApp, world: World
+    app: MediaApp, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     # given a credential with a PDF and a photo whose name needs encoding
+    caplog.set_level(logging.INFO, logger="credentials.media")
     credential = await _credential(app, world)
     pdf, photo = credential["latestVersion"]["media"]
     # when the holder opens both links
@@ -135,6 +137,13 @@ async def test_a_download_is_an_attachment_of_the_detected_type_that_browsers_do
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"] == "private, no-store"
     assert urlsplit(pdf["url"]).netloc == "testserver"
+    # and each download is logged with who and what, never the link itself
+    logged = [r for r in caplog.records if r.getMessage() == "media download"]
+    assert [(getattr(r, "media_id", None), getattr(r, "user_id", None)) for r in logged] == [
+        (local_key(pdf["id"]), world.user_ids["acme_worker"]),
+        (local_key(photo["id"]), world.user_ids["acme_worker"]),
+    ]
+    assert not any(urlsplit(pdf["url"]).path in r.getMessage() for r in caplog.records)
     # and the metrics count downloads under the route, not under each link
     metrics = (await app.http.get("/metrics")).text
     assert 'http_requests_total{route="/media/{link}",status="200"} 2.0' in metrics
