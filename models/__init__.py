@@ -12,6 +12,7 @@ from models.credential import ApprovalStatus, Credential, CredentialVersion
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, FieldRule
 from models.event import CredentialEvent, CredentialEventKind
+from models.media import CredentialMedia, MediaAccess
 from models.notification import Notification, NotificationKind, NotificationSettings
 from models.organization import Organization
 from models.permission import Permission, PermissionSet
@@ -32,11 +33,13 @@ __all__ = [
     "CredentialActivity",
     "CredentialEvent",
     "CredentialEventKind",
+    "CredentialMedia",
     "CredentialSettings",
     "CredentialType",
     "CredentialVersion",
     "ExpiryReminder",
     "FieldRule",
+    "MediaAccess",
     "Notification",
     "NotificationKind",
     "NotificationSettings",

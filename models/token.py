@@ -26,18 +26,24 @@ class ApiToken(TenantOwned, Base):
     revoked_at: Mapped[datetime | None]
 
 
-def select_live_token(token_hash: str) -> Select[ApiToken, User, PermissionSet]:
-    """The unrevoked token with this digest, its active owner and their permission set."""
+def _select_live_tokens() -> Select[ApiToken, User, PermissionSet]:
+    """Unrevoked tokens of active users, each with its owner and their permission set."""
     return (
         select(ApiToken, User, PermissionSet)
         .join(User, User.id == ApiToken.user_id)
         .outerjoin(PermissionSet, PermissionSet.id == User.permission_set_id)
-        .where(
-            ApiToken.token_hash == token_hash,
-            ApiToken.revoked_at.is_(None),
-            User.is_active.is_(True),
-        )
+        .where(ApiToken.revoked_at.is_(None), User.is_active.is_(True))
     )
+
+
+def select_live_token(token_hash: str) -> Select[ApiToken, User, PermissionSet]:
+    """The unrevoked token with this digest, its active owner and their permission set."""
+    return _select_live_tokens().where(ApiToken.token_hash == token_hash)
+
+
+def select_live_token_by_id(token_id: int) -> Select[ApiToken, User, PermissionSet]:
+    """As select_live_token, by id: for links issued on a token's behalf."""
+    return _select_live_tokens().where(ApiToken.id == token_id)
 
 
 def touch_token(token_id: int, now: datetime, not_since: datetime) -> Update:

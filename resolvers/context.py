@@ -20,6 +20,7 @@ from server.event_hub import EventHub
 from server.metrics import Metrics
 from server.ratelimit import CostBuckets
 from server.settings import Settings
+from services.media.storage import MediaStore
 from services.viewer import Viewer
 
 
@@ -35,11 +36,17 @@ class RequestContext:
     rate_limiter: CostBuckets | None = None
     events: EventHub | None = None
     viewer: Viewer | None = None
+    media_store: MediaStore | None = None
     # Codes of the typed errors mutations answered with, for the operation's log and metrics.
     error_codes: list[str] = field(default_factory=list)
     # Set by Strawberry from the graphql-transport-ws connection_init payload.
     connection_params: dict[str, object] | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
+
+    def require_media_store(self) -> MediaStore:
+        if self.media_store is None:
+            raise RuntimeError("this context has no media store: create_app gives it one")
+        return self.media_store
 
     def require_viewer(self) -> Viewer:
         if self.viewer is None:

@@ -20,9 +20,12 @@ from models.credential_queries import (
 )
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, select_types_by_id
+from models.media import CredentialMedia, select_media_by_id, select_media_of_versions
 from models.tenancy import scoped_to
+from models.user import select_users_by_id
 from resolvers.visibility import users_visible_to
 from server.database import Database
+from services.credentials.policy import can_see_details
 from services.credentials.settings import load_settings
 from services.viewer import Viewer
 
@@ -53,6 +56,15 @@ class CredentialLoaders:
     @cached_property
     def activity_by_credential_id(self) -> DataLoader[int, list[CredentialActivity]]:
         return DataLoader(self._activity)
+
+    @cached_property
+    def media_by_version_id(self) -> DataLoader[int, list[CredentialMedia]]:
+        """Only for versions already shown to the viewer: it does not check visibility."""
+        return DataLoader(self._media)
+
+    @cached_property
+    def media_by_id(self) -> DataLoader[int, CredentialMedia | None]:
+        return DataLoader(self._media_by_id)
 
     def _read(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self._database.read(scoped_to(self._viewer.organization_id))
@@ -100,3 +112,39 @@ class CredentialLoaders:
             for entry in await session.scalars(select_activity_of_credentials(credential_ids)):
                 grouped[entry.credential_id].append(entry)
         return [grouped[i] for i in credential_ids]
+
+    async def _media(self, version_ids: Sequence[int]) -> list[list[CredentialMedia]]:
+        grouped: dict[int, list[CredentialMedia]] = defaultdict(list)
+        async with self._read() as session:
+            for media in await session.scalars(select_media_of_versions(version_ids)):
+                grouped[media.version_id].append(media)
+        return [grouped[i] for i in version_ids]
+
+    async def _media_by_id(self, ids: Sequence[int]) -> list[CredentialMedia | None]:
+        """A file is there for a viewer who may see its credential's details."""
+        async with self._read() as session:
+            found = {m.id: m for m in await session.scalars(select_media_by_id(ids))}
+        credentials = [
+            c
+            for c in await self.credential_by_id.load_many(
+                list({m.credential_id for m in found.values()})
+            )
+            if c is not None
+        ]
+        visible = users_visible_to(self._viewer)
+        async with self._read() as session:
+            holders = {
+                u.id: u
+                for u in await session.scalars(
+                    select_users_by_id(visible, {c.holder_id for c in credentials})
+                )
+            }
+        allowed = {
+            c.id
+            for c in credentials
+            if c.holder_id in holders and can_see_details(self._viewer, holders[c.holder_id])
+        }
+        return [
+            m if (m := found.get(i)) is not None and m.credential_id in allowed else None
+            for i in ids
+        ]

@@ -28,3 +28,7 @@ class NotAuthenticatedError(PublicError):
 
 class BadInputError(PublicError):
     code = "BAD_USER_INPUT"
+
+
+class ForbiddenError(PublicError):
+    code = "FORBIDDEN"

@@ -24,7 +24,8 @@ class Outcome(Generic[T]):
     errors: list[DomainError] = field(default_factory=list)
 
 
-def _refused(context: RequestContext, errors: list[DomainError]) -> Outcome[Any]:
+def refused(context: RequestContext, errors: list[DomainError]) -> Outcome[Any]:
+    """An outcome refused before any transaction, counted like every other refusal."""
     context.error_codes.extend(str(error.code.value) for error in errors)
     return Outcome(errors=errors)
 
@@ -39,9 +40,9 @@ async def run_mutation(
         async with context.transaction() as session:
             value = await work(session, viewer, context.now())
     except DomainError as error:
-        return _refused(context, [error])
+        return refused(context, [error])
     except DomainErrors as errors:
-        return _refused(context, errors.errors)
+        return refused(context, errors.errors)
     finally:
         # What the loaders cached before this mutation is stale now, for what follows in
         # the same document.

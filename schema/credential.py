@@ -17,8 +17,10 @@ from resolvers.credential import resolve_credentials_by_id, resolve_versions_by_
 from schema.credential_permissions import CanSeeActivityValue, CanSeeCredentialDetails
 from schema.credential_type import CredentialTypeNode
 from schema.ids import local_ids
+from schema.media import CredentialMediaType
 from schema.user import UserType
 from services.credentials import dates
+from services.credentials.policy import can_see_details
 
 ApprovalStatusEnum = strawberry.enum(ApprovalStatus, name="ApprovalStatus")
 ActivityActionEnum = strawberry.enum(ActivityAction, name="ActivityAction")
@@ -49,8 +51,9 @@ async def _user(info: Info[RequestContext, None], user_id: int | None) -> UserTy
 class CredentialActivityEntry:
     action: ActivityActionEnum  # type: ignore[valid-type]
     field: str | None = strawberry.field(
-        description="issueDate, expiryDate, credentialNumber, approvalStatus or "
-        "rejectionReason for changes. Values of credentialNumber and rejectionReason are "
+        description="issueDate, expiryDate, credentialNumber, media, approvalStatus or "
+        "rejectionReason for changes (media: a file's name as newValue when added, as "
+        "oldValue when removed). Values of credentialNumber, media and rejectionReason are "
         "null for viewers who may not see those fields."
     )
     at: datetime
@@ -124,6 +127,19 @@ class CredentialVersionNode(relay.Node):
     )
     def rejection_reason(self) -> str | None:
         return self.reason_value
+
+    @strawberry.field(
+        description="Photos and PDF scans of the credential, oldest first; null for viewers "
+        "who may not see the credential's details (its holder, those who manage the "
+        "holder's credentials, and reviewers may)."
+    )
+    async def media(self, info: Info[RequestContext, None]) -> list[CredentialMediaType] | None:
+        loaders = info.context.loaders
+        holder = await loaders.user_by_id.load(self.holder_id)
+        if holder is None or not can_see_details(info.context.require_viewer(), holder):
+            return None
+        found = await loaders.credentials.media_by_version_id.load(self.id)
+        return [CredentialMediaType.from_model(m) for m in found]
 
     @strawberry.field
     async def reviewed_by(self, info: Info[RequestContext, None]) -> UserType | None:

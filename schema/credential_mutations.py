@@ -9,13 +9,16 @@ from datetime import date, datetime
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
+from strawberry.file_uploads import Upload
 
 from models.credential import Credential
 from resolvers.context import RequestContext
+from resolvers.media import releasing_media, run_media_mutation, uploaded_files
 from resolvers.mutations import Outcome, run_mutation
 from schema.credential import CredentialNode
 from schema.credential_errors import CredentialError
 from schema.ids import key_of
+from schema.media import MEDIA_TYPE_NAME
 from services.credentials import lifecycle
 from services.credentials.errors import CredentialErrorCode
 from services.credentials.validation import VersionDetails
@@ -23,6 +26,11 @@ from services.errors import DomainError
 from services.viewer import Viewer
 
 MAX_BULK_IDS = 100
+MEDIA_HELP = (
+    "Photos (JPEG, PNG, WebP, HEIC) or PDF scans, sent as a GraphQL multipart request with "
+    "the header 'GraphQL-Require-Preflight: 1'. Required when the type requires media and "
+    "the organization has not made media optional."
+)
 
 
 @strawberry.input
@@ -37,6 +45,7 @@ class CreateCredentialInput:
         description="Left out, it is proposed from the type's default validity period.",
     )
     credential_number: str | None = None
+    media: list[Upload] | None = strawberry.field(default=None, description=MEDIA_HELP)
 
 
 @strawberry.input
@@ -47,6 +56,9 @@ class AddCredentialVersionInput:
     credential_number: str | None = None
     expected_revision: int | None = strawberry.field(
         default=None, description="When given, refused with CONFLICT if the credential changed."
+    )
+    media: list[Upload] | None = strawberry.field(
+        default=None, description=MEDIA_HELP + " The new version starts without files."
     )
 
 
@@ -59,6 +71,12 @@ class EditLatestCredentialVersionInput:
     issue_date: date | None = UNSET
     expiry_date: date | None = UNSET
     credential_number: str | None = UNSET
+    add_media: list[Upload] | None = strawberry.field(
+        default=None, description="Files to add to the version (as for media)."
+    )
+    remove_media_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Ids of the version's files to remove."
+    )
 
     def changes(self) -> dict[str, object]:
         given = {
@@ -190,10 +208,15 @@ class CredentialMutations:
         if holder_id is None:
             return CredentialPayload(errors=[CredentialError.not_found("holderId", "User")])
         details = VersionDetails(input.issue_date, input.expiry_date, input.credential_number)
-        outcome = await run_mutation(
+        files = uploaded_files(input.media, "media")
+        if isinstance(files, DomainError):
+            return CredentialPayload(errors=[CredentialError.from_domain(files)])
+        outcome = await run_media_mutation(
             info,
-            lambda s, viewer, now: lifecycle.create_credential(
-                s, viewer, type_id, holder_id, details, now
+            files,
+            "media",
+            lambda s, viewer, now, media: lifecycle.create_credential(
+                s, viewer, type_id, holder_id, details, now, media
             ),
         )
         return _payload(outcome)
@@ -203,28 +226,46 @@ class CredentialMutations:
         self, info: Info[RequestContext, None], input: AddCredentialVersionInput
     ) -> CredentialPayload:
         details = VersionDetails(input.issue_date, input.expiry_date, input.credential_number)
-        return await _credential_mutation(
+        credential_id = key_of(input.credential_id, "Credential")
+        files = uploaded_files(input.media, "media")
+        if credential_id is None:
+            return CredentialPayload(errors=[CredentialError.not_found("credentialId")])
+        if isinstance(files, DomainError):
+            return CredentialPayload(errors=[CredentialError.from_domain(files)])
+        outcome = await run_media_mutation(
             info,
-            input.credential_id,
-            "credentialId",
-            lambda s, viewer, cid, now: lifecycle.add_version(
-                s, viewer, cid, details, now, input.expected_revision
+            files,
+            "media",
+            lambda s, viewer, now, media: lifecycle.add_version(
+                s, viewer, credential_id, details, now, input.expected_revision, media
             ),
         )
+        return _payload(outcome, id_argument="credentialId")
 
     @strawberry.mutation(description="Change the latest version in place.")
     async def edit_latest_credential_version(
         self, info: Info[RequestContext, None], input: EditLatestCredentialVersionInput
     ) -> CredentialPayload:
         changes = input.changes()
-        return await _credential_mutation(
+        credential_id = key_of(input.credential_id, "Credential")
+        files = uploaded_files(input.add_media, "addMedia")
+        remove_ids = [key_of(i, MEDIA_TYPE_NAME) for i in input.remove_media_ids or []]
+        if credential_id is None:
+            return CredentialPayload(errors=[CredentialError.not_found("credentialId")])
+        if isinstance(files, DomainError):
+            return CredentialPayload(errors=[CredentialError.from_domain(files)])
+        if None in remove_ids:
+            return CredentialPayload(errors=[CredentialError.not_found("removeMediaIds", "File")])
+        outcome = await run_media_mutation(
             info,
-            input.credential_id,
-            "credentialId",
-            lambda s, viewer, cid, now: lifecycle.edit_latest_version(
-                s, viewer, cid, input.expected_revision, changes, now
+            files,
+            "addMedia",
+            lambda s, viewer, now, media: lifecycle.edit_latest_version(
+                s, viewer, credential_id, input.expected_revision, changes, now, media
             ),
+            remove_ids=[i for i in remove_ids if i is not None],
         )
+        return _payload(outcome, id_argument="credentialId")
 
     @strawberry.mutation(
         description="Approve the latest version (CREDENTIALS_MANAGE, not your own). Final."
@@ -272,10 +313,13 @@ class CredentialMutations:
         credential_id = key_of(id, "Credential")
         if credential_id is None:
             return DeleteCredentialPayload(errors=[CredentialError.not_found("id")])
-        outcome = await run_mutation(
-            info,
-            lambda s, viewer, now: lifecycle.delete(s, viewer, credential_id, confirm, now),
-        )
+        async with releasing_media(info) as staging:
+            outcome = await run_mutation(
+                info,
+                lambda s, viewer, now: lifecycle.delete(
+                    s, viewer, credential_id, confirm, now, staging
+                ),
+            )
         if outcome.errors:
             return DeleteCredentialPayload(errors=CredentialError.many(outcome.errors))
         return DeleteCredentialPayload(deleted_id=id)
@@ -299,8 +343,9 @@ class CredentialMutations:
     async def delete_credentials(
         self, info: Info[RequestContext, None], ids: list[strawberry.ID], confirm: bool
     ) -> BulkCredentialPayload:
-        return await _bulk(
-            info,
-            ids,
-            lambda s, viewer, cid, now: lifecycle.delete(s, viewer, cid, confirm, now),
-        )
+        async with releasing_media(info) as staging:
+            return await _bulk(
+                info,
+                ids,
+                lambda s, viewer, cid, now: lifecycle.delete(s, viewer, cid, confirm, now, staging),
+            )

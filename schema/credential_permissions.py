@@ -30,7 +30,7 @@ class CanSeeActivityValue(CanSeeCredentialDetails):
     """An activity entry's old and new values: for a sensitive field, only for those who
     may see that field on the version itself; every other value for every viewer."""
 
-    SENSITIVE_FIELDS = frozenset({"credentialNumber", "rejectionReason"})
+    SENSITIVE_FIELDS = frozenset({"credentialNumber", "media", "rejectionReason"})
 
     async def has_permission(
         self, source: Any, info: Info[RequestContext, None], **kwargs: Any

@@ -19,7 +19,8 @@ class CredentialSettings:
         description="New versions wait for approval; otherwise they are approved on submission."
     )
     media_optional: bool = strawberry.field(
-        description="Credentials may be submitted without media unless their type requires it."
+        description="Credentials may be submitted without photos or PDFs even when their "
+        "type's mediaRule is REQUIRED."
     )
     expiring_soon_days: int = strawberry.field(
         description="How many days before expiry a credential counts as expiring soon."

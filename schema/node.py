@@ -20,6 +20,7 @@ from schema.company import CompanyType
 from schema.credential import CredentialNode, CredentialVersionNode
 from schema.credential_type import CredentialTypeNode
 from schema.ids import parse_global_id
+from schema.media import CredentialMediaType
 from schema.notifications import NotificationNode
 from schema.organization import OrganizationType
 from schema.user import UserType
@@ -36,6 +37,7 @@ NODE_TYPES: dict[str, type[relay.Node]] = {
         CredentialNode,
         CredentialVersionNode,
         NotificationNode,
+        CredentialMediaType,
     )
 }
 

@@ -13,6 +13,7 @@ from resolvers.user import resolve_me, resolve_users_page
 from schema.company import CompanyType
 from schema.credential_queries import CredentialQueries
 from schema.events import EventQueries
+from schema.media import MediaQueries
 from schema.node import resolve_global_ids
 from schema.notifications import NotificationQueries
 from schema.organization import OrganizationType
@@ -21,7 +22,7 @@ from schema.user import UserFilterInput, UserType
 
 
 @strawberry.type
-class Query(CredentialQueries, EventQueries, NotificationQueries):
+class Query(CredentialQueries, EventQueries, MediaQueries, NotificationQueries):
     @strawberry.field(
         description="Any object by its global id; null if it does not exist or is not visible."
     )

@@ -21,6 +21,8 @@ from schema import build_schema
 from schema.limits import QueryLimits
 from server.database import Database
 from server.graphql_view import GraphQLEndpoint
+from server.media_download import MediaDownload
+from server.media_store import create_media_store
 from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from server.metrics import HttpMetricsMiddleware, Metrics
 from server.migrations import pending_migrations, upgrade_to_head
@@ -97,8 +99,10 @@ def create_app(
     )
     schema = build_schema(limits, field_suggestions=settings.environment is Environment.DEV)
     rate_limiter = create_rate_limiter(settings)
+    media_store = create_media_store(settings)
+    download = MediaDownload(database, settings, media_store, clock)
     endpoint = GraphQLEndpoint(
-        schema, database, settings, clock, metrics, rate_limiter, realtime.hub
+        schema, database, settings, clock, metrics, rate_limiter, realtime.hub, media_store
     )
 
     @asynccontextmanager
@@ -136,6 +140,7 @@ def create_app(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint),
+            Route("/media/{link}", download.respond, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_page),
@@ -151,4 +156,5 @@ def create_app(
     app.state.metrics = metrics
     app.state.rate_limiter = rate_limiter
     app.state.settings = settings
+    app.state.media_store = media_store
     return app

@@ -13,20 +13,26 @@ import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
+from models.media import select_stored_keys
 from models.tenancy import unscoped
 from models.user import User
 from server.database import Database
 from server.logs import configure_logging
+from server.media_store import create_media_store
 from server.migrations import pending_migrations, upgrade_to_head
 from server.settings import Settings, SettingsError
 from services import identity
 from services.errors import DomainError
+from services.media.encryption import EncryptedMediaStore, reseal_all
+from services.media.storage import LocalMediaStore
+from services.media.sweep import sweep
 
 T = TypeVar("T")
 
@@ -106,6 +112,37 @@ def _export_schema(args: argparse.Namespace, _: Settings) -> None:
         return
     SCHEMA_FILE.write_text(sdl)
     print(f"wrote {SCHEMA_FILE.name}")
+
+
+def _reseal_media(_: argparse.Namespace, settings: Settings) -> None:
+    store = create_media_store(settings)
+    if not isinstance(store, EncryptedMediaStore):
+        raise SettingsError("reseal-media needs MEDIA_ENCRYPTION_KEYS: the new key first")
+
+    async def reseal(database: Database) -> dict[str, int]:
+        await _require_migrated(database)
+        async with database.read(unscoped()) as session:
+            keys = list(await session.scalars(select_stored_keys()))
+        return await reseal_all(store, keys)
+
+    _emit(_on_database(settings, reseal))
+
+
+def _sweep_media(args: argparse.Namespace, settings: Settings) -> None:
+    store = create_media_store(settings)
+    older_than = utcnow() - timedelta(minutes=args.older_than_minutes)
+
+    async def run(database: Database) -> dict[str, int]:
+        await _require_migrated(database)
+        async with database.read(unscoped()) as session:
+            referenced = set(await session.scalars(select_stored_keys()))
+        counts = await sweep(store, referenced, older_than)
+        local = store.inner if isinstance(store, EncryptedMediaStore) else store
+        if isinstance(local, LocalMediaStore):
+            counts["interrupted_writes"] = await local.remove_interrupted_writes(older_than)
+        return counts
+
+    _emit(_on_database(settings, run))
 
 
 AdminWork = Callable[[AsyncSession, argparse.Namespace], Awaitable[dict[str, Any]]]
@@ -188,7 +225,7 @@ def _sweep_expiry(_: argparse.Namespace, settings: Settings) -> None:
     from server.broker import organization_signal, publish_once
     from server.expiry_scheduler import run_sweep
 
-    async def sweep(database: Database) -> dict[str, Any]:
+    async def sweep_due(database: Database) -> dict[str, Any]:
         await _require_migrated(database)
         touched: set[int] = set()
         database.on_events_committed(touched.add)
@@ -201,7 +238,7 @@ def _sweep_expiry(_: argparse.Namespace, settings: Settings) -> None:
         }
 
     configure_logging(settings.log_level)
-    _emit(_on_database(settings, sweep))
+    _emit(_on_database(settings, sweep_due))
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> None:
@@ -249,12 +286,29 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("target", help="the file to write; must not exist")
     backup.set_defaults(run=_backup)
 
-    sweep = commands.add_parser(
+    sweep_expiry = commands.add_parser(
         "sweep-expiry",
         help="send the expiry reminders that are due (for cron; instances also sweep unless "
         "EXPIRY_SCHEDULER=off)",
     )
-    sweep.set_defaults(run=_sweep_expiry)
+    sweep_expiry.set_defaults(run=_sweep_expiry)
+    reseal = commands.add_parser(
+        "reseal-media",
+        help="encrypt every media file with the first of MEDIA_ENCRYPTION_KEYS (key rotation)",
+    )
+    reseal.set_defaults(run=_reseal_media)
+
+    sweep_media = commands.add_parser(
+        "sweep-media",
+        help="remove media files no credential names (left by a crash mid-upload)",
+    )
+    sweep_media.add_argument(
+        "--older-than-minutes",
+        type=int,
+        default=60,
+        help="leave younger files alone: their upload may still be running (default 60)",
+    )
+    sweep_media.set_defaults(run=_sweep_media)
 
     org = commands.add_parser("create-org", help="create an organization")
     org.add_argument("name")

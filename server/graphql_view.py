@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -24,7 +25,18 @@ from server.metrics import Metrics
 from server.ratelimit import CostBuckets
 from server.request_id import request_id_of
 from server.settings import Settings
+from server.uploads import (
+    capped,
+    csrf_refusal,
+    declared_length,
+    has_preflight_header,
+    is_multipart,
+    too_large,
+)
+from services.media.storage import MediaStore
 from services.tokens import parse_bearer
+
+_PARSED_REQUEST = "graphql_request"
 
 
 def _unauthenticated() -> Response:
@@ -55,6 +67,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         metrics: Metrics,
         rate_limiter: CostBuckets | None,
         events: EventHub | None = None,
+        media_store: MediaStore | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -64,6 +77,9 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             connection_init_wait_timeout=timedelta(milliseconds=settings.ws_init_timeout_ms),
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.allowed_origins,
+            # Files come as GraphQL multipart requests, accepted only with a header that
+            # cross-site forms cannot send (checked in __call__).
+            multipart_uploads_enabled=True,
         )
         self.database = database
         self.settings = settings
@@ -71,10 +87,20 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         self.metrics = metrics
         self.rate_limiter = rate_limiter
         self.events = events
+        self.media_store = media_store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope, receive)
+            if is_multipart(request) and not has_preflight_header(request):
+                await csrf_refusal()(scope, receive, send)
+                return
+            limit = self.settings.max_request_bytes
+            length = declared_length(request)
+            if length is not None and length > limit:
+                await too_large(limit)(scope, receive, send)
+                return
+            receive = capped(receive, limit)
             if not (self.graphql_ide and _asks_for_ide(request)):
                 token = parse_bearer(request.headers.get("authorization"))
                 viewer = await authenticate(self.database, token, self.clock)
@@ -82,11 +108,32 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
                     await _unauthenticated()(scope, receive, send)
                     return
                 scope.setdefault("state", {})["viewer"] = viewer
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Strawberry parses multipart bodies on a Request of its own and leaves the
+            # uploaded files' temporary copies open: close them with the request.
+            parsed = scope.get("state", {}).get(_PARSED_REQUEST)
+            if isinstance(parsed, Request):
+                await parsed.close()
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """Strawberry's parsing, with a `map` that does not fit `operations` (not an
+        object, a path into nothing) answered as the client's mistake, not a crash."""
+        try:
+            return await super().parse_multipart(request)
+        except (AttributeError, TypeError, IndexError, KeyError, ValueError):
+            raise HTTPException(
+                400,
+                "The multipart 'map' must be an object of file fields to lists of paths "
+                "into 'operations' (GraphQL multipart request spec).",
+            ) from None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
+        if isinstance(request, Request):
+            request.scope.setdefault("state", {})[_PARSED_REQUEST] = request
         return RequestContext(
             request=request,
             response=response,
@@ -98,6 +145,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             rate_limiter=self.rate_limiter,
             events=self.events,
             viewer=request.scope.get("state", {}).get("viewer"),
+            media_store=self.media_store,
         )
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:

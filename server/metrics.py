@@ -107,6 +107,14 @@ class Metrics:
 
 
 _ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+_MEDIA_PREFIX = "/media/"
+
+
+def _route(path: str) -> str:
+    """The route's template: one label per route, never one per download link."""
+    if path in _ROUTES:
+        return path
+    return "/media/{link}" if path.startswith(_MEDIA_PREFIX) else "other"
 
 
 class HttpMetricsMiddleware:
@@ -120,7 +128,7 @@ class HttpMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        route = scope["path"] if scope["path"] in _ROUTES else "other"
+        route = _route(scope["path"])
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -11,6 +11,10 @@ from urllib.parse import urlsplit
 
 DEFAULT_SECRET_KEY = "insecure-development-secret-change-me"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/credentials.db"
+DEFAULT_MEDIA_DIR = "var/media"
+MB = 1024 * 1024
+DEFAULT_MEDIA_MAX_FILE_BYTES = 20 * MB
+DEFAULT_MEDIA_MAX_FILES = 10
 
 
 class Environment(StrEnum):
@@ -116,6 +120,14 @@ class Settings:
     max_subscriptions_per_connection: int = 20
     subscription_auth_recheck_s: int = 60
     ws_init_timeout_ms: int = 10_000
+    media_dir: Path = Path(DEFAULT_MEDIA_DIR)
+    media_max_file_bytes: int = DEFAULT_MEDIA_MAX_FILE_BYTES
+    media_max_files: int = DEFAULT_MEDIA_MAX_FILES
+    # A whole request: every file of a full version, and room for the operation itself.
+    max_request_bytes: int = DEFAULT_MEDIA_MAX_FILE_BYTES * DEFAULT_MEDIA_MAX_FILES + MB
+    media_link_seconds: int = 300
+    # Base64 keys; the first seals new files, all of them open files (see README).
+    media_encryption_keys: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def is_sqlite(self) -> bool:
@@ -132,6 +144,8 @@ class Settings:
                 f"ENVIRONMENT={raw_environment!r} is not known: use dev or prod"
             ) from None
         dev = environment is Environment.DEV
+        max_file = _int(env, "MEDIA_MAX_FILE_BYTES", DEFAULT_MEDIA_MAX_FILE_BYTES, minimum=1)
+        max_files = _int(env, "MEDIA_MAX_FILES", DEFAULT_MEDIA_MAX_FILES, minimum=1)
         return cls(
             database_url=normalize_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
             broadcast_url=_broadcast_url(env.get("BROADCAST_URL") or "memory://"),
@@ -161,6 +175,12 @@ class Settings:
             ),
             subscription_auth_recheck_s=_int(env, "SUBSCRIPTION_AUTH_RECHECK_S", 60),
             ws_init_timeout_ms=_int(env, "WS_INIT_TIMEOUT_MS", 10_000, minimum=1),
+            media_dir=Path(env.get("MEDIA_DIR") or DEFAULT_MEDIA_DIR),
+            media_max_file_bytes=max_file,
+            media_max_files=max_files,
+            max_request_bytes=_int(env, "MAX_REQUEST_BYTES", max_file * max_files + MB, minimum=MB),
+            media_link_seconds=_int(env, "MEDIA_LINK_SECONDS", 300, minimum=1),
+            media_encryption_keys=_list(env, "MEDIA_ENCRYPTION_KEYS"),
         )
 
     def check_production_ready(self) -> None:

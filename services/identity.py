@@ -19,7 +19,7 @@ from models.company import (
 )
 from models.organization import Organization
 from models.permission import Permission, PermissionSet, select_permission_set_named
-from models.token import ApiToken, select_live_token, touch_token
+from models.token import ApiToken, select_live_token, select_live_token_by_id, touch_token
 from models.user import User, select_user_by_email
 from services.errors import DomainError
 from services.text import has_control_characters
@@ -244,11 +244,29 @@ async def find_viewer(
     if row is None:
         return None
     api_token, user, permission_set = row
+    viewer = await _viewer(session, api_token, user, permission_set)
+    last_used = api_token.last_used_at
+    stale = last_used is None or now - last_used >= LAST_USED_RESOLUTION
+    return viewer, stale
+
+
+async def find_viewer_by_token_id(session: AsyncSession, token_id: int) -> Viewer | None:
+    """The viewer a token stands for now, by the token's id (a signed link names it); None
+    once it is revoked or its user inactive. `session` is unscoped."""
+    row = (await session.execute(select_live_token_by_id(token_id))).first()
+    if row is None:
+        return None
+    return await _viewer(session, *row)
+
+
+async def _viewer(
+    session: AsyncSession, api_token: ApiToken, user: User, permission_set: PermissionSet | None
+) -> Viewer:
     managed: set[int] = set()
     contact_of: set[int] = set()
     for company_id, is_contact in await session.execute(select_overseen_company_ids(user.id)):
         (contact_of if is_contact else managed).add(company_id)
-    viewer = Viewer(
+    return Viewer(
         user_id=user.id,
         organization_id=user.organization_id,
         token_id=api_token.id,
@@ -257,9 +275,6 @@ async def find_viewer(
         managed_company_ids=frozenset(managed),
         key_contact_company_ids=frozenset(contact_of),
     )
-    last_used = api_token.last_used_at
-    stale = last_used is None or now - last_used >= LAST_USED_RESOLUTION
-    return viewer, stale
 
 
 async def record_token_use(session: AsyncSession, token_id: int, now: datetime) -> None:

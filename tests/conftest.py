@@ -99,8 +99,10 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return replace(Settings(), database_url=database_url, load_demo_data=False)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return replace(
+        Settings(), database_url=database_url, load_demo_data=False, media_dir=tmp_path / "media"
+    )
 
 
 @pytest.fixture

@@ -48,6 +48,11 @@ def can_see_details(viewer: Viewer, holder: Holder) -> bool:
     return can_manage_holder(viewer, holder) or viewer.has(Permission.CREDENTIALS_MANAGE)
 
 
+def can_read_media_log(viewer: Viewer) -> bool:
+    """The organization's record of who opened which files."""
+    return viewer.has(Permission.CREDENTIALS_MANAGE)
+
+
 def can_review(viewer: Viewer, holder: Holder) -> bool:
     """Approving or rejecting: credential managers, never on their own credentials."""
     return viewer.has(Permission.CREDENTIALS_MANAGE) and viewer.user_id != holder.id

@@ -272,6 +272,10 @@ def test_boolean_spellings(raw: str, value: bool) -> None:
         ("SQLITE_BUSY_TIMEOUT_MS", "-5", "SQLITE_BUSY_TIMEOUT_MS=-5 must be at least 0"),
         ("SQLITE_BUSY_TIMEOUT_MS", "15s", "SQLITE_BUSY_TIMEOUT_MS='15s' is not a whole number"),
         ("ENVIRONMENT", "staging", "ENVIRONMENT='staging' is not known: use dev or prod"),
+        ("MEDIA_MAX_FILE_BYTES", "0", "MEDIA_MAX_FILE_BYTES=0 must be at least 1"),
+        ("MEDIA_MAX_FILES", "ten", "MEDIA_MAX_FILES='ten' is not a whole number"),
+        ("MAX_REQUEST_BYTES", "1000", "MAX_REQUEST_BYTES=1000 must be at least 1048576"),
+        ("MEDIA_LINK_SECONDS", "0", "MEDIA_LINK_SECONDS=0 must be at least 1"),
     ],
 )
 def test_a_malformed_value_is_refused_naming_the_variable(
@@ -284,6 +288,27 @@ def test_a_malformed_value_is_refused_naming_the_variable(
 
     # Then the message names the variable and the value
     assert expected in str(refused.value)
+
+
+def test_media_settings_are_read_and_the_request_cap_follows_the_file_caps() -> None:
+    # Given smaller file caps and encryption keys
+    settings = Settings.from_env(
+        {
+            "MEDIA_DIR": "/srv/media",
+            "MEDIA_MAX_FILE_BYTES": "5000000",
+            "MEDIA_MAX_FILES": "4",
+            "MEDIA_LINK_SECONDS": "60",
+            "MEDIA_ENCRYPTION_KEYS": " new , old ",
+        }
+    )
+
+    # Then they are read, and the request cap fits a full version and the operation
+    assert settings.media_dir == Path("/srv/media")
+    assert (settings.media_max_file_bytes, settings.media_max_files) == (5_000_000, 4)
+    assert settings.max_request_bytes == 4 * 5_000_000 + 1024 * 1024
+    assert settings.media_link_seconds == 60
+    assert settings.media_encryption_keys == ("new", "old")
+    assert Settings.from_env({"MAX_REQUEST_BYTES": "2000000"}).max_request_bytes == 2_000_000
 
 
 def test_an_unknown_log_level_is_refused_naming_the_variable() -> None:

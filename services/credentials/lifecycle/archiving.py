@@ -16,11 +16,13 @@ from models.credential import (
 )
 from models.credential_type import CredentialType
 from models.event import CredentialEventKind
+from models.media import select_media_of_credential
 from services.credentials import policy
 from services.credentials.errors import CredentialErrorCode
 from services.credentials.journal import Journal
 from services.credentials.lifecycle.loading import becoming_live, denied, flush, load, touch
 from services.errors import DomainError
+from services.media.staging import MediaStaging
 from services.viewer import Viewer
 
 
@@ -72,9 +74,16 @@ async def restore(
 
 
 async def delete(
-    session: AsyncSession, viewer: Viewer, credential_id: int, confirm: bool, now: datetime
+    session: AsyncSession,
+    viewer: Viewer,
+    credential_id: int,
+    confirm: bool,
+    now: datetime,
+    staging: MediaStaging | None = None,
 ) -> int:
-    """Permanently delete an archived credential; returns its id. Only an audit entry stays."""
+    """Permanently delete an archived credential; returns its id. Only an audit entry stays.
+    Its files are released to `staging`: removed once committed, unless another version
+    still holds the same content."""
     loaded = await load(session, viewer, credential_id)
     credential, holder = loaded.credential, loaded.holder
     if not policy.can_delete(viewer):
@@ -109,6 +118,9 @@ async def delete(
         )
     )
     Journal(session, viewer.user_id, now).event(credential, CredentialEventKind.DELETED)
+    if staging is not None:
+        media = await session.scalars(select_media_of_credential(credential.id))
+        staging.release(m.content_key for m in media)
     await session.flush()
     await session.execute(delete_credential_rows(credential.id))
     session.expunge(credential)

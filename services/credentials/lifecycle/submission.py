@@ -33,6 +33,7 @@ from services.credentials.settings import load_settings
 from services.credentials.types import get_type
 from services.credentials.validation import VersionDetails, validated
 from services.errors import DomainError
+from services.media.attach import MediaChanges, apply_media
 from services.viewer import Viewer
 
 
@@ -62,6 +63,7 @@ async def create_credential(
     holder_id: int,
     details: VersionDetails,
     now: datetime,
+    media: MediaChanges | None = None,
 ) -> Credential:
     try:
         credential_type = await get_type(session, type_id)
@@ -94,6 +96,16 @@ async def create_credential(
     journal = Journal(session, viewer.user_id, now)
     journal.action(credential, ActivityAction.CREATED, version)
     journal.field_changes(credential, version, {})
+    await apply_media(
+        session,
+        journal,
+        credential,
+        version,
+        media or MediaChanges(),
+        credential_type,
+        settings,
+        submission=True,
+    )
     journal.event(credential, CredentialEventKind.SUBMITTED, version)
     return credential
 
@@ -127,6 +139,7 @@ async def add_version(
     details: VersionDetails,
     now: datetime,
     expected_revision: int | None = None,
+    media: MediaChanges | None = None,
 ) -> Credential:
     loaded = await load(session, viewer, credential_id)
     credential = loaded.credential
@@ -134,7 +147,8 @@ async def add_version(
         raise denied("You may not change this user's credentials.")
     refuse_archived(credential, "add a version")
     check_revision(credential, expected_revision)
-    details = validated(details, await get_type(session, credential.type_id), propose_expiry=True)
+    credential_type = await get_type(session, credential.type_id)
+    details = validated(details, credential_type, propose_expiry=True)
     settings = await load_settings(session, viewer.organization_id)
     number = credential.latest_version_number + 1
     version = _new_version(credential, number, details, settings.approvals_required, viewer, now)
@@ -145,6 +159,16 @@ async def add_version(
     journal = Journal(session, viewer.user_id, now)
     journal.action(credential, ActivityAction.VERSION_ADDED, version, new=number)
     journal.field_changes(credential, version, snapshot(loaded.latest))
+    await apply_media(
+        session,
+        journal,
+        credential,
+        version,
+        media or MediaChanges(),
+        credential_type,
+        settings,
+        submission=True,
+    )
     journal.event(credential, CredentialEventKind.VERSION_ADDED, version)
     return credential
 
@@ -156,22 +180,25 @@ async def edit_latest_version(
     expected_revision: int,
     changes: dict[str, Any],
     now: datetime,
+    media: MediaChanges | None = None,
 ) -> Credential:
     """`changes` maps issue_date / expiry_date / credential_number to new values (None
-    clears); fields left out keep their values."""
+    clears); fields left out keep their values. `media` adds and removes files."""
     loaded = await load(session, viewer, credential_id)
     credential, version = loaded.credential, loaded.latest
     if not policy.can_manage_holder(viewer, loaded.holder):
         raise denied("You may not change this user's credentials.")
     refuse_archived(credential, "edit it")
     check_revision(credential, expected_revision)
+    media = media or MediaChanges()
     before = snapshot(version)
+    credential_type = await get_type(session, credential.type_id)
     details = validated(
         replace(VersionDetails(**before), **changes),
-        await get_type(session, credential.type_id),
+        credential_type,
         propose_expiry=False,  # an edit that clears the expiry date clears it
     )
-    if asdict(details) == before:
+    if asdict(details) == before and media.empty:
         return credential  # nothing to change, nothing to record
     for field, value in asdict(details).items():
         setattr(version, field, value)
@@ -179,6 +206,10 @@ async def edit_latest_version(
     journal = Journal(session, viewer.user_id, now)
     changed = journal.field_changes(credential, version, before)
     settings = await load_settings(session, viewer.organization_id)
+    if await apply_media(
+        session, journal, credential, version, media, credential_type, settings, submission=False
+    ):
+        changed.append("media")
     status = _status_after_edit(
         version.approval_status,
         settings.approvals_required,

@@ -1,0 +1,1 @@
+"""Media files of credential versions: detection, storage, staging, signed links."""
