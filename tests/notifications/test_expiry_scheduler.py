@@ -237,3 +237,31 @@ async def test_the_sweep_looks_expiry_dates_up_in_the_index(
 
     assert any("ix_credential_versions_expiry_date" in step for step in plan), plan
     assert not any(step.startswith("SCAN credential_versions") for step in plan), plan
+
+
+class _StopsMidSweep:
+    """A clock that stops the sweep at its second reading: after the day is claimed, before
+    its reminders are written, as a SIGTERM's cancellation or a crash would."""
+
+    def __init__(self, day: date) -> None:
+        self.now = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        self.readings = 0
+
+    def __call__(self) -> datetime:
+        self.readings += 1
+        if self.readings == 2:
+            raise asyncio.CancelledError("stopped mid-sweep")
+        return self.now
+
+
+async def test_a_sweep_stopped_mid_day_releases_the_claim_and_leaves_the_day_to_sweep(
+    scene: Scene,
+) -> None:
+    await scene.credential()
+    with pytest.raises(asyncio.CancelledError):
+        await run_sweep(scene.database, _StopsMidSweep(date(2027, 3, 11)))
+
+    sent = await scene.sweep_on(date(2027, 3, 11))
+
+    assert sent == 1
+    assert await scene.reminders() == [EXPECTED[0]]
