@@ -9,6 +9,7 @@ never a lost update.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum as PyEnum
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -36,6 +37,16 @@ class ApprovalStatus(StrEnum):
     PENDING = "PENDING"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
+
+
+class ExpiryStatus(PyEnum):
+    """The state of a version's dates on a day (the rules are in services.credentials.dates;
+    list filters and counts state the same rules in SQL)."""
+
+    VALID = "VALID"
+    EXPIRING_SOON = "EXPIRING_SOON"
+    EXPIRED = "EXPIRED"
+    NO_EXPIRY = "NO_EXPIRY"
 
 
 class Credential(TenantOwned, Base):

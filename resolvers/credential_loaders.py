@@ -14,6 +14,7 @@ from models.credential import Credential, CredentialVersion
 from models.credential_queries import (
     select_activity_of_credentials,
     select_credentials_by_id,
+    select_latest_versions_of,
     select_versions_by_id,
     select_versions_of,
 )
@@ -33,6 +34,9 @@ class CredentialLoaders:
         self.credential_by_id = DataLoader[int, Credential | None](self._credentials)
         self.type_by_id = DataLoader[int, CredentialType | None](self._types)
         self.versions_by_credential_id = DataLoader[int, list[CredentialVersion]](self._versions)
+        self.latest_version_by_credential_id = DataLoader[int, CredentialVersion | None](
+            self._latest_versions
+        )
         self.version_by_id = DataLoader[int, CredentialVersion | None](self._versions_by_id)
         self.activity_by_credential_id = DataLoader[int, list[CredentialActivity]](self._activity)
         self._settings: CredentialSettings | None = None
@@ -63,6 +67,17 @@ class CredentialLoaders:
             for version in await session.scalars(select_versions_of(credential_ids)):
                 grouped[version.credential_id].append(version)
         return [grouped[i] for i in credential_ids]
+
+    async def _latest_versions(
+        self, credential_ids: Sequence[int]
+    ) -> list[CredentialVersion | None]:
+        """Only for credentials the viewer has already loaded: callers hold one."""
+        async with self._read() as session:
+            found = {
+                v.credential_id: v
+                for v in await session.scalars(select_latest_versions_of(credential_ids))
+            }
+        return [found.get(i) for i in credential_ids]
 
     async def _versions_by_id(self, ids: Sequence[int]) -> list[CredentialVersion | None]:
         async with self._read() as session:

@@ -224,7 +224,10 @@ class CredentialNode(relay.Node):
 
     @strawberry.field(description="The newest version, whatever its approval status.")
     async def latest_version(self, info: Info[RequestContext, None]) -> CredentialVersionNode:
-        return CredentialVersionNode.from_model((await self._versions(info))[0], self.holder_id)
+        loader = info.context.loaders.credentials.latest_version_by_credential_id
+        version = await loader.load(self.id)
+        assert version is not None, "a credential always has its latest version"
+        return CredentialVersionNode.from_model(version, self.holder_id)
 
     @strawberry.field(
         description="The latest approved version valid on the date (default today): a "
