@@ -11,6 +11,7 @@ from resolvers.organization import resolve_organization
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.user import resolve_me, resolve_users_page
 from schema.company import CompanyType
+from schema.credential_overview import CredentialOverviewQueries
 from schema.credential_queries import CredentialQueries
 from schema.node import resolve_global_ids
 from schema.organization import OrganizationType
@@ -19,7 +20,7 @@ from schema.user import UserFilterInput, UserType
 
 
 @strawberry.type
-class Query(CredentialQueries):
+class Query(CredentialQueries, CredentialOverviewQueries):
     @strawberry.field(
         description="Any object by its global id; null if it does not exist or is not visible."
     )
