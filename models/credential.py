@@ -61,6 +61,9 @@ class Credential(TenantOwned, Base):
             sqlite_where=text("archived_at IS NULL"),
             postgresql_where=text("archived_at IS NULL"),
         ),
+        # The dashboard's "last updated" order and its "show archived" filter.
+        Index("ix_credentials_organization_id_updated_at", "organization_id", "updated_at", "id"),
+        Index("ix_credentials_archived_at", "archived_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,7 +86,11 @@ class Credential(TenantOwned, Base):
 
 class CredentialVersion(TenantOwned, Base):
     __tablename__ = "credential_versions"
-    __table_args__ = (UniqueConstraint("credential_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("credential_id", "number"),
+        # The dashboard's approval filter: pending versions are few among many.
+        Index("ix_credential_versions_approval_status", "approval_status", "credential_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"))

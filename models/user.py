@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import (
     ColumnElement,
     ForeignKey,
+    Index,
     Select,
     String,
     UniqueConstraint,
@@ -25,7 +26,11 @@ from models.base import Base, TenantOwned, utcnow
 
 class User(TenantOwned, Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("organization_id", "email_key"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "email_key"),
+        # The credentials list ordered by holder name (case-insensitive).
+        Index("ix_users_organization_id_name_key", "organization_id", "name_key", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -40,14 +41,17 @@ class CredentialLoaders:
         self.version_by_id = DataLoader[int, CredentialVersion | None](self._versions_by_id)
         self.activity_by_credential_id = DataLoader[int, list[CredentialActivity]](self._activity)
         self._settings: CredentialSettings | None = None
+        self._settings_lock = asyncio.Lock()
 
     def _read(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self._database.read(scoped_to(self._viewer.organization_id))
 
     async def settings(self) -> CredentialSettings:
-        if self._settings is None:
-            async with self._read() as session:
-                self._settings = await load_settings(session, self._viewer.organization_id)
+        # Every row of a page asks at once: the lock makes it one statement, not one each.
+        async with self._settings_lock:
+            if self._settings is None:
+                async with self._read() as session:
+                    self._settings = await load_settings(session, self._viewer.organization_id)
         return self._settings
 
     async def _credentials(self, ids: Sequence[int]) -> list[Credential | None]:

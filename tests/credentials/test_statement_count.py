@@ -1,0 +1,176 @@
+"""No N+1: a page of credentials with every nested field costs the same number of SQL
+statements for 10 rows as for 100. Statements are counted at the engine, through real
+HTTP requests to the app."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from models import ApprovalStatus
+from server.app import create_app
+from server.database import Database
+from server.settings import Settings
+from services import identity
+from services.credentials import lifecycle
+from services.credentials.validation import VersionDetails
+from tests.credentials.matrix_setup import reviewer_viewer, seeding
+from tests.world import World
+
+PAGE = """
+query Page($first: Int!) {
+  credentials(first: $first, orderBy: {field: EXPIRY_DATE}) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node {
+        id archived revision
+        holder { id name email company { id name } }
+        type { id name neverExpires }
+        latestVersion { id number issueDate expiryDate approvalStatus credentialNumber }
+        effectiveVersion { id number expiryDate }
+        expiryStatus
+        isValid
+      }
+    }
+  }
+}
+"""
+OVERVIEW = """
+query Overview {
+  credentialOverview {
+    counts { total valid expired }
+    byType { type { id name } counts { total } }
+    byCompany { company { id name } counts { total } }
+  }
+}
+"""
+WARM_UP = "{ me { id } }"
+HOLDERS = 10
+TYPES = 10
+
+
+@dataclass
+class Counter:
+    """Counts statements, and keeps their first lines to say which one repeats."""
+
+    statements: int = 0
+    seen: list[str] = field(default_factory=list)
+
+    def __call__(self, _connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements += 1
+        self.seen.append(" ".join(statement.split())[:120])
+
+    def most_repeated(self) -> list[tuple[str, int]]:
+        return collections.Counter(self.seen).most_common(3)
+
+
+@asynccontextmanager
+async def counted_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Counter]]:
+    """An in-process client of an app whose engine counts the statements it runs."""
+    app = create_app(settings)
+    counter = Counter()
+    event.listen(app.state.database.engine.sync_engine, "before_cursor_execute", counter)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http, counter
+    finally:
+        await app.state.database.dispose()
+
+
+async def _seed_hundred(database: Database, world: World) -> None:
+    """100 credentials: 10 holders in two companies, 10 types; half renewed once."""
+    async with seeding(database, world) as seed:
+        holders = []
+        for index in range(HOLDERS):
+            company = world.acme_id if index % 2 else world.bolt_id
+            user = await identity.create_user(
+                seed.session,
+                world.north_id,
+                f"Worker {index:02}",
+                f"worker{index}@example.com",
+                company_id=company,
+            )
+            holders.append(user.id)
+        types = [await seed.credential_type(f"Type {index:02}") for index in range(TYPES)]
+        reviewer = reviewer_viewer(world)
+        for h, holder in enumerate(holders):
+            for t, type_id in enumerate(types):
+                details = VersionDetails(date(2025, 1, 1), date(2027, 1, 1 + t), f"N-{h}-{t}")
+                credential = await lifecycle.create_credential(
+                    seed.session, seed.viewer, type_id, holder, details, seed.now
+                )
+                await lifecycle.approve(seed.session, reviewer, credential.id, seed.now)
+                if (h + t) % 2:
+                    renewal = VersionDetails(date(2026, 6, 1), date(2029, 6, 1), f"R-{h}-{t}")
+                    await lifecycle.add_version(
+                        seed.session, seed.viewer, credential.id, renewal, seed.now
+                    )
+
+
+async def _statements(
+    http: httpx.AsyncClient, counter: Counter, token: str, query: str, variables: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    before = counter.statements
+    response = await http.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return counter.statements - before, body["data"]
+
+
+async def test_a_page_of_100_costs_the_statements_of_a_page_of_10(
+    settings: Settings, database: Database, world: World
+) -> None:
+    # given 100 credentials of 10 holders in two companies and 10 types, half renewed
+    await _seed_hundred(database, world)
+    token = world.token("admin")
+
+    async with counted_client(settings) as (http, counter):
+        await _statements(http, counter, token, WARM_UP, {})  # the token's last use is recorded
+
+        # when a page of 10 and a page of 100 are read with every nested field
+        ten, small = await _statements(http, counter, token, PAGE, {"first": 10})
+        hundred, large = await _statements(http, counter, token, PAGE, {"first": 100})
+
+    # then both pages are served in the same few statements
+    assert len(small["credentials"]["edges"]) == 10
+    assert len(large["credentials"]["edges"]) == 100
+    assert all(e["node"]["holder"]["company"] for e in large["credentials"]["edges"])
+    assert ten == hundred, counter.most_repeated()
+    # auth, page, count, settings, companies, versions (on SQLite, each with its BEGIN)
+    assert hundred <= 14, hundred
+
+
+async def test_the_overview_costs_the_same_statements_for_any_number_of_credentials(
+    settings: Settings, database: Database, world: World
+) -> None:
+    # given one credential of a company's worker first
+    async with seeding(database, world) as seed:
+        type_id = await seed.credential_type("Lone type")
+        await seed.credential("acme_worker", type_id, status=ApprovalStatus.APPROVED)
+    token = world.token("admin")
+    async with counted_client(settings) as (http, counter):
+        await _statements(http, counter, token, WARM_UP, {})
+        # when the overview is read with one credential, then with 101
+        one, _ = await _statements(http, counter, token, OVERVIEW, {})
+        await _seed_hundred(database, world)
+        many, data = await _statements(http, counter, token, OVERVIEW, {})
+
+    # then it is counted in SQL: the same statements, whatever the number of rows
+    assert data["credentialOverview"]["counts"]["total"] == 101
+    assert len(data["credentialOverview"]["byType"]) == TYPES + 1
+    assert one == many
