@@ -12,6 +12,7 @@ from models.credential import ApprovalStatus, Credential, CredentialVersion
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, FieldRule
 from models.event import CredentialEvent, CredentialEventKind
+from models.job_role import JobRole, JobRoleMember, JobRoleRequirement, JobRoleRequirementType
 from models.organization import Organization
 from models.permission import Permission, PermissionSet
 from models.token import ApiToken
@@ -34,6 +35,10 @@ __all__ = [
     "CredentialType",
     "CredentialVersion",
     "FieldRule",
+    "JobRole",
+    "JobRoleMember",
+    "JobRoleRequirement",
+    "JobRoleRequirementType",
     "Organization",
     "Permission",
     "PermissionSet",

@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 
 from models.credential import ApprovalStatus, Credential, CredentialVersion, ExpiryStatus
 from models.credential_type import CredentialType
+from models.job_role import holds_job_role
 from models.user import User, contains_pattern
 
 # The latest version of each listed credential (the join is one row per credential).
@@ -63,6 +64,7 @@ class CredentialFilter:
     type_ids: Collection[int] | None = None
     holder_ids: Collection[int] | None = None
     company_ids: Collection[int] | None = None
+    job_role_ids: Collection[int] | None = None
     approval_statuses: Collection[ApprovalStatus] | None = None
     expiry_statuses: Collection[ExpiryStatus] | None = None
     expires_from: date | None = None
@@ -92,6 +94,8 @@ class CredentialFilter:
             clauses.append(Credential.holder_id.in_(self.holder_ids))
         if self.company_ids is not None:
             clauses.append(User.company_id.in_(self.company_ids))
+        if self.job_role_ids is not None:
+            clauses.append(holds_job_role(self.job_role_ids))
         if self.approval_statuses is not None:
             clauses.append(LATEST.approval_status.in_(self.approval_statuses))
         if self.expiry_statuses is not None:

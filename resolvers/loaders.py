@@ -11,6 +11,7 @@ from models.company import Company, select_companies
 from models.tenancy import scoped_to
 from models.user import User, select_users_by_id
 from resolvers.credential_loaders import CredentialLoaders
+from resolvers.job_role_loaders import JobRoleLoaders
 from resolvers.visibility import users_visible_to
 from server.database import Database
 from services.viewer import Viewer
@@ -23,6 +24,7 @@ class Loaders:
         self.user_by_id = DataLoader[int, User | None](self._load_users)
         self.company_by_id = DataLoader[int, Company | None](self._load_companies)
         self.credentials = CredentialLoaders(database, viewer)
+        self.job_roles = JobRoleLoaders(database, viewer)
 
     async def _load_users(self, ids: Sequence[int]) -> list[User | None]:
         visible = users_visible_to(self._viewer)

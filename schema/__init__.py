@@ -21,6 +21,7 @@ from schema.credential_settings import CredentialSettingsMutations
 from schema.credential_type import CredentialTypeMutations
 from schema.errors import MaskUnexpectedErrors
 from schema.introspection import IntrospectionPolicy
+from schema.job_role_mutations import JobRoleMutations
 from schema.limits import DEFAULT_LIMITS, QueryLimits, limit_extensions
 from schema.node import NODE_TYPES
 from schema.observability import OperationObserver
@@ -28,7 +29,9 @@ from schema.query import Query
 
 
 @strawberry.type
-class Mutation(CredentialTypeMutations, CredentialMutations, CredentialSettingsMutations):
+class Mutation(
+    CredentialTypeMutations, CredentialMutations, CredentialSettingsMutations, JobRoleMutations
+):
     pass
 
 

@@ -73,6 +73,9 @@ class CredentialFilterInput:
     company_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Credentials of these companies' workers."
     )
+    job_role_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Credentials of people who hold any of these job roles."
+    )
     approval_statuses: list[ApprovalStatusEnum] | None = strawberry.field(  # type: ignore[valid-type]
         default=None, description="Of the latest version."
     )
@@ -102,6 +105,7 @@ class CredentialFilterInput:
             type_ids=_keys(self.type_ids, "CredentialType"),
             holder_ids=_keys(self.holder_ids, "User"),
             company_ids=_keys(self.company_ids, "Company"),
+            job_role_ids=_keys(self.job_role_ids, "JobRole"),
             approval_statuses=self.approval_statuses,
             expiry_statuses=self.expiry_statuses,
             expires_from=self.expires_from,

@@ -13,6 +13,7 @@ from resolvers.user import resolve_me, resolve_users_page
 from schema.company import CompanyType
 from schema.credential_overview import CredentialOverviewQueries
 from schema.credential_queries import CredentialQueries
+from schema.job_role_queries import JobRoleQueries
 from schema.node import resolve_global_ids
 from schema.organization import OrganizationType
 from schema.pagination import Connection
@@ -20,7 +21,7 @@ from schema.user import UserFilterInput, UserType
 
 
 @strawberry.type
-class Query(CredentialQueries, CredentialOverviewQueries):
+class Query(CredentialQueries, CredentialOverviewQueries, JobRoleQueries):
     @strawberry.field(
         description="Any object by its global id; null if it does not exist or is not visible."
     )

@@ -19,6 +19,7 @@ from schema.permissions import IsSelfOrUsersManager
 
 if TYPE_CHECKING:
     from schema.company import CompanyType
+    from schema.job_role import JobRoleNode
 
 
 @strawberry.type(name="User")
@@ -47,6 +48,16 @@ class UserType(relay.Node):
             return None
         company = await info.context.loaders.company_by_id.load(self.company_id)
         return CompanyType.from_model(company) if company is not None else None
+
+    @strawberry.field(description="The job roles the user holds, by name.")
+    async def job_roles(
+        self, info: Info[RequestContext, None]
+    ) -> list[Annotated[JobRoleNode, strawberry.lazy("schema.job_role")]]:
+        from schema.job_role import JobRoleNode
+
+        loaders = info.context.loaders.job_roles
+        roles = await loaders.role_by_id.load_many(await loaders.role_ids_by_user_id.load(self.id))
+        return [JobRoleNode.from_model(r) for r in roles if r is not None]
 
     @classmethod
     def from_model(cls, user: UserModel) -> UserType:

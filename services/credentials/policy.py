@@ -95,3 +95,13 @@ def can_delete(viewer: Viewer) -> bool:
 def can_configure(viewer: Viewer) -> bool:
     """Credential types and the organization's credential settings."""
     return viewer.has(Permission.CREDENTIALS_MANAGE)
+
+
+def can_define_job_roles(viewer: Viewer) -> bool:
+    """Job roles and their credential requirements: configuration, as credential types."""
+    return viewer.has(Permission.CREDENTIALS_MANAGE)
+
+
+def can_assign_job_roles(viewer: Viewer) -> bool:
+    """Who holds which role: user managers and credential managers."""
+    return viewer.has(Permission.USERS_MANAGE) or viewer.has(Permission.CREDENTIALS_MANAGE)
