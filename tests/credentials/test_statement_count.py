@@ -21,6 +21,8 @@ from server.settings import Settings
 from services import identity
 from services.credentials import lifecycle
 from services.credentials.validation import VersionDetails
+from services.job_roles import members, roles
+from tests.credentials.factories import global_id
 from tests.credentials.matrix_setup import reviewer_viewer, seeding
 from tests.world import World
 
@@ -87,8 +89,9 @@ async def counted_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncC
         await app.state.database.dispose()
 
 
-async def _seed_hundred(database: Database, world: World) -> None:
-    """100 credentials: 10 holders in two companies, 10 types; half renewed once."""
+async def _seed_hundred(database: Database, world: World) -> tuple[list[int], list[int]]:
+    """100 credentials: 10 holders in two companies, 10 types; half renewed once.
+    Returns the holders' and the types' keys."""
     async with seeding(database, world) as seed:
         holders = []
         for index in range(HOLDERS):
@@ -115,6 +118,7 @@ async def _seed_hundred(database: Database, world: World) -> None:
                     await lifecycle.add_version(
                         seed.session, seed.viewer, credential.id, renewal, seed.now
                     )
+    return holders, types
 
 
 async def _statements(
@@ -174,3 +178,43 @@ async def test_the_overview_costs_the_same_statements_for_any_number_of_credenti
     assert data["credentialOverview"]["counts"]["total"] == 101
     assert len(data["credentialOverview"]["byType"]) == TYPES + 1
     assert one == many
+
+
+ROLE_COMPLIANCE = """
+query RoleCompliance($role: ID!) {
+  node(id: $role) {
+    ... on JobRole {
+      compliance { total compliant entries { user { name } compliant requirements { status } } }
+    }
+  }
+}
+"""
+
+
+async def test_a_roles_compliance_costs_the_same_statements_for_1_or_10_members(
+    settings: Settings, database: Database, world: World
+) -> None:
+    # given a role requiring each of 10 types, held by one of the 10 holders
+    holders, types = await _seed_hundred(database, world)
+    async with seeding(database, world) as seed:
+        changes = roles.RoleChanges(
+            name="Crew", requirements=[roles.RequirementSpec([t]) for t in types]
+        )
+        role = await roles.create_role(seed.session, seed.viewer, changes, seed.now)
+        await members.assign(seed.session, seed.viewer, role.id, holders[:1], seed.now)
+    variables = {"role": global_id("JobRole", role.id)}
+    token = world.token("admin")
+
+    async with counted_client(settings) as (http, counter):
+        await _statements(http, counter, token, WARM_UP, {})
+        # when its compliance is read with one member, then with all ten
+        one, _ = await _statements(http, counter, token, ROLE_COMPLIANCE, variables)
+        async with seeding(database, world) as seed:
+            await members.assign(seed.session, seed.viewer, role.id, holders, seed.now)
+        ten, data = await _statements(http, counter, token, ROLE_COMPLIANCE, variables)
+
+    # then it is judged set-based: the same statements for ten as for one
+    report = data["node"]["compliance"]
+    assert report["total"] == 10
+    assert all(len(e["requirements"]) == 10 for e in report["entries"])
+    assert one == ten, counter.most_repeated()
