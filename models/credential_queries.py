@@ -113,6 +113,19 @@ def select_credentials_by_id(
     return _visible(holder_visibility).where(Credential.id.in_(ids))
 
 
+def select_credentials_of_holders(
+    holder_visibility: ColumnElement[bool],
+    holder_ids: Collection[int],
+    conditions: Sequence[ColumnElement[bool]],
+) -> Select[Credential]:
+    """The holders' credentials, newest first."""
+    return (
+        _visible(holder_visibility)
+        .where(Credential.holder_id.in_(holder_ids), *conditions)
+        .order_by(Credential.id.desc())
+    )
+
+
 def select_credentials_page(
     holder_visibility: ColumnElement[bool],
     conditions: Sequence[ColumnElement[bool]],

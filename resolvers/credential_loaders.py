@@ -12,9 +12,11 @@ from strawberry.dataloader import DataLoader
 
 from models.activity import CredentialActivity
 from models.credential import Credential, CredentialVersion
+from models.credential_filter import ArchivedFilter, CredentialFilter
 from models.credential_queries import (
     select_activity_of_credentials,
     select_credentials_by_id,
+    select_credentials_of_holders,
     select_latest_versions_of,
     select_versions_by_id,
     select_versions_of,
@@ -33,6 +35,9 @@ class CredentialLoaders:
         self._database = database
         self._viewer = viewer
         self.credential_by_id = DataLoader[int, Credential | None](self._credentials)
+        self.credentials_by_holder = DataLoader[tuple[int, ArchivedFilter], list[Credential]](
+            self._credentials_of_holders
+        )
         self.type_by_id = DataLoader[int, CredentialType | None](self._types)
         self.versions_by_credential_id = DataLoader[int, list[CredentialVersion]](self._versions)
         self.latest_version_by_credential_id = DataLoader[int, CredentialVersion | None](
@@ -59,6 +64,22 @@ class CredentialLoaders:
         async with self._read() as session:
             found = {c.id: c for c in await session.scalars(statement)}
         return [found.get(i) for i in ids]
+
+    async def _credentials_of_holders(
+        self, keys: Sequence[tuple[int, ArchivedFilter]]
+    ) -> list[list[Credential]]:
+        """One statement per archived setting asked for (there is usually one)."""
+        grouped: dict[tuple[int, ArchivedFilter], list[Credential]] = defaultdict(list)
+        visible = users_visible_to(self._viewer)
+        async with self._read() as session:
+            for archived in {archived for _, archived in keys}:
+                holders = [holder for holder, a in keys if a is archived]
+                conditions = CredentialFilter(archived=archived).clauses()
+                statement = select_credentials_of_holders(visible, holders, conditions)
+                for credential in await session.scalars(statement):
+                    grouped[(credential.holder_id, archived)].append(credential)
+                    self.credential_by_id.prime(credential.id, credential)
+        return [grouped[key] for key in keys]
 
     async def _types(self, ids: Sequence[int]) -> list[CredentialType | None]:
         async with self._read() as session:

@@ -19,17 +19,13 @@ from resolvers.credential import (
 )
 from resolvers.credential_list import resolve_credentials_page
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from schema.archived import ArchivedFilterEnum
 from schema.credential import ApprovalStatusEnum, CredentialNode, ExpiryStatusEnum
 from schema.credential_settings import CredentialSettings
 from schema.credential_type import CredentialTypeNode
 from schema.ids import key_of
 from schema.pagination import Connection
 
-ArchivedFilterEnum = strawberry.enum(
-    ArchivedFilter,
-    name="ArchivedFilter",
-    description="EXCLUDE hides archived credentials (the default); ONLY shows just them.",
-)
 CredentialOrderFieldEnum = strawberry.enum(
     CredentialOrderField,
     name="CredentialOrderField",
