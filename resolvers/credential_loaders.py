@@ -45,19 +45,22 @@ class CredentialLoaders:
         )
         self.version_by_id = DataLoader[int, CredentialVersion | None](self._versions_by_id)
         self.activity_by_credential_id = DataLoader[int, list[CredentialActivity]](self._activity)
-        self._settings: CredentialSettings | None = None
-        self._settings_lock = asyncio.Lock()
+        self._settings: asyncio.Future[CredentialSettings] | None = None
 
     def _read(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self._database.read(scoped_to(self._viewer.organization_id))
 
     async def settings(self) -> CredentialSettings:
-        # Every row of a page asks at once: the lock makes it one statement, not one each.
-        async with self._settings_lock:
-            if self._settings is None:
-                async with self._read() as session:
-                    self._settings = await load_settings(session, self._viewer.organization_id)
-        return self._settings
+        # Every row of a page asks at once: one shared task makes it one statement, and
+        # every caller resumes together (a lock would let them through one tick apart,
+        # scattering the loads they make next over many batches).
+        if self._settings is None:
+            self._settings = asyncio.ensure_future(self._load_settings())
+        return await self._settings
+
+    async def _load_settings(self) -> CredentialSettings:
+        async with self._read() as session:
+            return await load_settings(session, self._viewer.organization_id)
 
     async def _credentials(self, ids: Sequence[int]) -> list[Credential | None]:
         statement = select_credentials_by_id(users_visible_to(self._viewer), ids)

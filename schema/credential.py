@@ -255,8 +255,10 @@ class CredentialNode(relay.Node):
         self, info: Info[RequestContext, None], on_date: date | None = None
     ) -> ExpiryStatusEnum:  # type: ignore[valid-type]
         on = on_date or info.context.today()
-        settings = await info.context.loaders.credentials.settings()
-        version = dates.version_that_counts(await self._versions(info), on)
+        loaders = info.context.loaders.credentials
+        versions = loaders.versions_by_credential_id.load(self.id)  # batched with the page's
+        settings = await loaders.settings()
+        version = dates.version_that_counts(await versions, on)
         status = dates.expiry_status(version, on, settings.expiring_soon_days)
         assert status is not None, "a credential always has a version"
         return status

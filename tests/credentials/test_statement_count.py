@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event
 
 from models import ApprovalStatus
@@ -41,6 +42,22 @@ query Page($first: Int!) {
         effectiveVersion { id number expiryDate }
         expiryStatus
         isValid
+      }
+    }
+  }
+}
+"""
+# What the dashboard benchmark reads: expiry status without the versions themselves.
+DASHBOARD_PAGE = """
+query Page($first: Int!) {
+  credentials(first: $first) {
+    edges {
+      node {
+        id
+        holder { id name }
+        type { id name }
+        latestVersion { id number issueDate expiryDate approvalStatus }
+        expiryStatus
       }
     }
   }
@@ -136,8 +153,15 @@ async def _statements(
     return counter.statements - before, body["data"]
 
 
+@pytest.mark.parametrize(
+    ("query", "most"),
+    [
+        pytest.param(PAGE, 14, id="every nested field"),
+        pytest.param(DASHBOARD_PAGE, 10, id="the dashboard's fields"),
+    ],
+)
 async def test_a_page_of_100_costs_the_statements_of_a_page_of_10(
-    settings: Settings, database: Database, world: World
+    query: str, most: int, settings: Settings, database: Database, world: World
 ) -> None:
     # given 100 credentials of 10 holders in two companies and 10 types, half renewed
     await _seed_hundred(database, world)
@@ -147,16 +171,15 @@ async def test_a_page_of_100_costs_the_statements_of_a_page_of_10(
         await _statements(http, counter, token, WARM_UP, {})  # the token's last use is recorded
 
         # when a page of 10 and a page of 100 are read with every nested field
-        ten, small = await _statements(http, counter, token, PAGE, {"first": 10})
-        hundred, large = await _statements(http, counter, token, PAGE, {"first": 100})
+        ten, small = await _statements(http, counter, token, query, {"first": 10})
+        hundred, large = await _statements(http, counter, token, query, {"first": 100})
 
     # then both pages are served in the same few statements
     assert len(small["credentials"]["edges"]) == 10
     assert len(large["credentials"]["edges"]) == 100
-    assert all(e["node"]["holder"]["company"] for e in large["credentials"]["edges"])
     assert ten == hundred, counter.most_repeated()
     # auth, page, count, settings, companies, versions (on SQLite, each with its BEGIN)
-    assert hundred <= 14, hundred
+    assert hundred <= most, counter.most_repeated()
 
 
 async def test_the_overview_costs_the_same_statements_for_any_number_of_credentials(
