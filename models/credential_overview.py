@@ -11,8 +11,8 @@ from models.credential_filter import (
     LATEST,
     ArchivedFilter,
     ExpiryWindow,
-    counting_expiry_date,
-    expiry_status_of,
+    counting_expiry_codes,
+    expiry_status_of_code,
     listed,
 )
 from models.user import User
@@ -40,14 +40,16 @@ def select_overview(
     `conditions` are the filter's except the archived one: `archived` decides which rows
     the status counts include, while the archived count is of every archived credential
     that matches the rest of the filter ("12 more archived")."""
+    counting = counting_expiry_codes(window.on)
     rows = (
         listed(
             Credential.type_id.label("type_id"),
             User.company_id.label("company_id"),
             case((Credential.archived_at.is_(None), 0), else_=1).label("is_archived"),
             LATEST.approval_status.label("approval_status"),
-            expiry_status_of(counting_expiry_date(window.on), window).label("expiry_status"),
+            expiry_status_of_code(counting.c.code, window).label("expiry_status"),
         )
+        .join(counting, counting.c.credential_id == Credential.id)
         .where(holder_visibility, *conditions)
         .subquery("overview_rows")
     )
