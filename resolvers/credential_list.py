@@ -33,7 +33,9 @@ async def expiry_window(context: RequestContext, on: date | None) -> ExpiryWindo
     """The day statuses are judged on (default today) and the organization's window."""
     day = on or context.today()
     settings = await context.loaders.credentials.settings()
-    return ExpiryWindow(on=day, soon_until=day + timedelta(days=settings.expiring_soon_days))
+    days_left = (date.max - day).days  # the calendar ends: a window past it stops there
+    soon = timedelta(days=min(settings.expiring_soon_days, days_left))
+    return ExpiryWindow(on=day, soon_until=day + soon)
 
 
 def check_filter(credential_filter: CredentialFilter) -> None:

@@ -411,3 +411,27 @@ async def test_a_page_costs_by_its_size_whichever_way_it_is_read(
     # then its cost counts the page's size times its objects (edge, node, holder)
     assert graphql.last_extensions is not None
     assert graphql.last_extensions["cost"]["requestedQueryCost"] == cost
+
+
+EDGE_OF_TIME = """
+query Edge($on: Date!) {
+  credentials(filter: {expiryStatuses: [VALID], onDate: $on}) { totalCount }
+  credentialOverview(filter: {onDate: $on}) { onDate counts { total noExpiry } }
+}
+"""
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "9999-12-20", "0001-01-01"])
+async def test_the_first_and_last_days_of_the_calendar_are_answered(
+    day: str, graphql: GraphQLClient, database: Database, world: World
+) -> None:
+    # given the dashboard's credentials
+    await seed_dashboard(database, world)
+
+    # when the list and the overview are asked about a day at the calendar's edge
+    body = await graphql.execute(EDGE_OF_TIME, {"on": day}, token=world.token("admin"))
+
+    # then both answer: the expiring-soon window stops at the calendar's end
+    assert "errors" not in body, body
+    assert body["data"]["credentialOverview"]["onDate"] == day
+    assert body["data"]["credentialOverview"]["counts"]["total"] == len(LIVE)
