@@ -9,12 +9,10 @@ import strawberry
 from strawberry import Info, relay
 
 from models.company import Company as CompanyModel
-from models.user import UserFilter
-from resolvers.company import resolve_companies_by_id
+from resolvers.company import resolve_companies_by_id, resolve_company_workers
 from resolvers.context import RequestContext
 from resolvers.job_role import resolve_company_compliance
 from resolvers.pagination import DEFAULT_PAGE_SIZE
-from resolvers.user import resolve_users_page
 from schema.ids import local_ids
 from schema.job_role import ComplianceReport
 from schema.pagination import Connection
@@ -36,7 +34,7 @@ class CompanyType(relay.Node):
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> Connection[UserType]:
-        page = await resolve_users_page(info, UserFilter(company_ids=[self.id]), first, after)
+        page = await resolve_company_workers(info, self.id, first, after)
         return Connection.from_page(page, UserType.from_model)
 
     @strawberry.field(

@@ -241,3 +241,48 @@ async def test_a_roles_compliance_costs_the_same_statements_for_1_or_10_members(
     assert report["total"] == 10
     assert all(len(e["requirements"]) == 10 for e in report["entries"])
     assert one == ten, counter.most_repeated()
+
+
+CONTRACTORS = """
+query Contractors {
+  companies {
+    name
+    workers(first: 5) {
+      totalCount
+      edges { node { name credentials { type { name } expiryStatus } } }
+    }
+  }
+}
+"""
+
+
+async def test_the_contractors_view_costs_the_same_statements_for_2_or_12_companies(
+    settings: Settings, database: Database, world: World
+) -> None:
+    # given the world's two companies, with 100 credentials among their workers
+    await _seed_hundred(database, world)
+    token = world.token("admin")
+    async with counted_client(settings) as (http, counter):
+        await _statements(http, counter, token, WARM_UP, {})
+        # when the contractors view is read, then again after ten more companies with
+        # two workers each are added
+        two, _ = await _statements(http, counter, token, CONTRACTORS, {})
+        async with seeding(database, world) as seed:
+            for index in range(10):
+                company = await identity.create_company(
+                    seed.session, world.north_id, f"Extra {index:02}"
+                )
+                for worker in range(2):
+                    await identity.create_user(
+                        seed.session,
+                        world.north_id,
+                        f"Extra {index:02} worker {worker}",
+                        f"extra{index}-{worker}@example.com",
+                        company_id=company.id,
+                    )
+        twelve, data = await _statements(http, counter, token, CONTRACTORS, {})
+
+    # then every company's first workers and count come from the same statements
+    assert len(data["companies"]) == 12
+    assert all(c["workers"]["totalCount"] >= 2 for c in data["companies"])
+    assert two == twelve, counter.most_repeated()
