@@ -9,6 +9,7 @@ never a lost update.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum as PyEnum
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -38,6 +39,16 @@ class ApprovalStatus(StrEnum):
     REJECTED = "REJECTED"
 
 
+class ExpiryStatus(PyEnum):
+    """The state of a version's dates on a day (the rules are in services.credentials.dates;
+    list filters and counts state the same rules in SQL)."""
+
+    VALID = "VALID"
+    EXPIRING_SOON = "EXPIRING_SOON"
+    EXPIRED = "EXPIRED"
+    NO_EXPIRY = "NO_EXPIRY"
+
+
 class Credential(TenantOwned, Base):
     __tablename__ = "credentials"
     __table_args__ = (
@@ -50,6 +61,9 @@ class Credential(TenantOwned, Base):
             sqlite_where=text("archived_at IS NULL"),
             postgresql_where=text("archived_at IS NULL"),
         ),
+        # The dashboard's "last updated" order and its "show archived" filter.
+        Index("ix_credentials_organization_id_updated_at", "organization_id", "updated_at", "id"),
+        Index("ix_credentials_archived_at", "archived_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,7 +86,15 @@ class Credential(TenantOwned, Base):
 
 class CredentialVersion(TenantOwned, Base):
     __tablename__ = "credential_versions"
-    __table_args__ = (UniqueConstraint("credential_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("credential_id", "number"),
+        # The dashboard's approval filter: pending versions are few among many.
+        Index("ix_credential_versions_approval_status", "approval_status", "credential_id"),
+        # The expiry sweep: approved versions expiring on the days it looks at.
+        Index(
+            "ix_credential_versions_approval_status_expiry_date", "approval_status", "expiry_date"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"))

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import (
     ColumnElement,
     ForeignKey,
+    Index,
     Select,
     String,
     UniqueConstraint,
@@ -25,7 +26,11 @@ from models.base import Base, TenantOwned, utcnow
 
 class User(TenantOwned, Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("organization_id", "email_key"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "email_key"),
+        # The credentials list ordered by holder name (case-insensitive).
+        Index("ix_users_organization_id_name_key", "organization_id", "name_key", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -120,4 +125,37 @@ def select_user_by_email(organization_id: int, email: str) -> Select[User]:
     """The organization's user with that email, in any case."""
     return select(User).where(
         User.organization_id == organization_id, User.email_key == email.strip().casefold()
+    )
+
+
+def select_first_users_of_companies(
+    visible: ColumnElement[bool], company_ids: Collection[int], limit: int
+) -> Select[User]:
+    """The first `limit` users of each company in (name, id) order, in one statement."""
+    rank = (
+        func.row_number()
+        .over(partition_by=User.company_id, order_by=(User.name, User.id))
+        .label("rank")
+    )
+    ranked = (
+        select(User.id.label("id"), rank)
+        .where(visible, User.company_id.in_(company_ids))
+        .subquery("ranked")
+    )
+    return (
+        select(User)
+        .join(ranked, ranked.c.id == User.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(User.company_id, User.name, User.id)
+    )
+
+
+def count_users_of_companies(
+    visible: ColumnElement[bool], company_ids: Collection[int]
+) -> Select[int | None, int]:
+    """(company id, users the viewer may see) per company."""
+    return (
+        select(User.company_id, func.count())
+        .where(visible, User.company_id.in_(company_ids))
+        .group_by(User.company_id)
     )

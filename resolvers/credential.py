@@ -5,12 +5,9 @@ from __future__ import annotations
 from strawberry import Info
 
 from models.credential import Credential, CredentialVersion
-from models.credential_queries import CredentialFilter, count_credentials, select_credentials_page
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, select_credential_types
 from resolvers.context import RequestContext
-from resolvers.pagination import Page, check_page_size, decode_cursor
-from resolvers.visibility import users_visible_to
 
 
 async def resolve_credential_types(info: Info[RequestContext, None]) -> list[CredentialType]:
@@ -38,30 +35,3 @@ async def resolve_versions_by_id(
     found = await loader.load_many([i for i in ids if i is not None])
     by_id = {v.id: v for v in found if v is not None}
     return [by_id.get(i) if i is not None else None for i in ids]
-
-
-async def resolve_credentials_page(
-    info: Info[RequestContext, None],
-    credential_filter: CredentialFilter,
-    first: int,
-    after: str | None,
-) -> Page[Credential]:
-    context = info.context
-    visible = users_visible_to(context.require_viewer())
-    first = check_page_size(first)
-    before_id = decode_cursor(after, (int,))[0] if after is not None else None
-    async with context.read() as session:
-        fetched = list(
-            await session.scalars(
-                select_credentials_page(visible, credential_filter, before_id, first + 1)
-            )
-        )
-
-    async def count() -> int:
-        async with context.read() as session:
-            return int(await session.scalar(count_credentials(visible, credential_filter)) or 0)
-
-    loader = context.loaders.credentials.credential_by_id
-    for credential in fetched:
-        loader.prime(credential.id, credential)
-    return Page.cut(fetched, first, lambda c: (c.id,), has_previous=after is not None, count=count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -12,9 +13,12 @@ from strawberry.dataloader import DataLoader
 
 from models.activity import CredentialActivity
 from models.credential import Credential, CredentialVersion
+from models.credential_filter import ArchivedFilter, CredentialFilter
 from models.credential_queries import (
     select_activity_of_credentials,
     select_credentials_by_id,
+    select_credentials_of_holders,
+    select_latest_versions_of,
     select_versions_by_id,
     select_versions_of,
 )
@@ -34,12 +38,16 @@ class CredentialLoaders:
     def __init__(self, database: Database, viewer: Viewer) -> None:
         self._database = database
         self._viewer = viewer
-        self._settings: CredentialSettings | None = None
+        self._settings: asyncio.Future[CredentialSettings] | None = None
 
     # Each made on first use (see Loaders).
     @cached_property
     def credential_by_id(self) -> DataLoader[int, Credential | None]:
         return DataLoader(self._credentials)
+
+    @cached_property
+    def credentials_by_holder(self) -> DataLoader[tuple[int, ArchivedFilter], list[Credential]]:
+        return DataLoader(self._credentials_of_holders)
 
     @cached_property
     def type_by_id(self) -> DataLoader[int, CredentialType | None]:
@@ -48,6 +56,10 @@ class CredentialLoaders:
     @cached_property
     def versions_by_credential_id(self) -> DataLoader[int, list[CredentialVersion]]:
         return DataLoader(self._versions)
+
+    @cached_property
+    def latest_version_by_credential_id(self) -> DataLoader[int, CredentialVersion | None]:
+        return DataLoader(self._latest_versions)
 
     @cached_property
     def version_by_id(self) -> DataLoader[int, CredentialVersion | None]:
@@ -70,16 +82,38 @@ class CredentialLoaders:
         return self._database.read(scoped_to(self._viewer.organization_id))
 
     async def settings(self) -> CredentialSettings:
+        # Every row of a page asks at once: one shared task makes it one statement, and
+        # every caller resumes together (a lock would let them through one tick apart,
+        # scattering the loads they make next over many batches).
         if self._settings is None:
-            async with self._read() as session:
-                self._settings = await load_settings(session, self._viewer.organization_id)
-        return self._settings
+            self._settings = asyncio.ensure_future(self._load_settings())
+        return await self._settings
+
+    async def _load_settings(self) -> CredentialSettings:
+        async with self._read() as session:
+            return await load_settings(session, self._viewer.organization_id)
 
     async def _credentials(self, ids: Sequence[int]) -> list[Credential | None]:
         statement = select_credentials_by_id(users_visible_to(self._viewer), ids)
         async with self._read() as session:
             found = {c.id: c for c in await session.scalars(statement)}
         return [found.get(i) for i in ids]
+
+    async def _credentials_of_holders(
+        self, keys: Sequence[tuple[int, ArchivedFilter]]
+    ) -> list[list[Credential]]:
+        """One statement per archived setting asked for (there is usually one)."""
+        grouped: dict[tuple[int, ArchivedFilter], list[Credential]] = defaultdict(list)
+        visible = users_visible_to(self._viewer)
+        async with self._read() as session:
+            for archived in {archived for _, archived in keys}:
+                holders = [holder for holder, a in keys if a is archived]
+                conditions = CredentialFilter(archived=archived).clauses()
+                statement = select_credentials_of_holders(visible, holders, conditions)
+                for credential in await session.scalars(statement):
+                    grouped[(credential.holder_id, archived)].append(credential)
+                    self.credential_by_id.prime(credential.id, credential)
+        return [grouped[key] for key in keys]
 
     async def _types(self, ids: Sequence[int]) -> list[CredentialType | None]:
         async with self._read() as session:
@@ -92,6 +126,17 @@ class CredentialLoaders:
             for version in await session.scalars(select_versions_of(credential_ids)):
                 grouped[version.credential_id].append(version)
         return [grouped[i] for i in credential_ids]
+
+    async def _latest_versions(
+        self, credential_ids: Sequence[int]
+    ) -> list[CredentialVersion | None]:
+        """Only for credentials the viewer has already loaded: callers hold one."""
+        async with self._read() as session:
+            found = {
+                v.credential_id: v
+                for v in await session.scalars(select_latest_versions_of(credential_ids))
+            }
+        return [found.get(i) for i in credential_ids]
 
     async def _versions_by_id(self, ids: Sequence[int]) -> list[CredentialVersion | None]:
         async with self._read() as session:

@@ -169,6 +169,8 @@ def _prime(info: Info[RequestContext, None], snapshot: EventSnapshot) -> None:
         # The event was accepted, so its holder, and with it the credential, is visible.
         loaders.credentials.credential_by_id.prime(credential.id, credential)
         loaders.credentials.versions_by_credential_id.prime(credential.id, snapshot.versions)
+        latest = snapshot.versions[0] if snapshot.versions else None  # newest first
+        loaders.credentials.latest_version_by_credential_id.prime(credential.id, latest)
         for version in snapshot.versions:
             loaders.credentials.version_by_id.prime(version.id, version)
     if context.metrics is not None:

@@ -26,7 +26,7 @@ def encode_cursor(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str, shape: tuple[type, ...]) -> tuple[Any, ...]:
+def decode_cursor(cursor: str, shape: tuple[type, ...], argument: str = "after") -> tuple[Any, ...]:
     """The sort key in a cursor, checked against the types the connection sorts by."""
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
@@ -37,7 +37,7 @@ def decode_cursor(cursor: str, shape: tuple[type, ...]) -> tuple[Any, ...]:
         or len(key) != len(shape)
         or not all(_fits(v, t) for v, t in zip(key, shape, strict=True))
     ):
-        raise BadInputError(f"'after' cursor {cursor!r} is not a cursor of this connection")
+        raise BadInputError(f"'{argument}' cursor {cursor!r} is not a cursor of this connection")
     return tuple(key)
 
 
@@ -49,10 +49,39 @@ def _fits(value: object, kind: type) -> bool:
     return isinstance(value, str) and not has_control_characters(value)
 
 
-def check_page_size(first: int) -> int:
+def check_page_size(first: int, argument: str = "first") -> int:
     if not 1 <= first <= MAX_PAGE_SIZE:
-        raise BadInputError(f"'first' must be between 1 and {MAX_PAGE_SIZE}, got {first}")
+        raise BadInputError(f"'{argument}' must be between 1 and {MAX_PAGE_SIZE}, got {first}")
     return first
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Relay's page arguments, checked: `first` after a cursor, or `last` before one."""
+
+    size: int
+    cursor: str | None
+    backward: bool
+
+    @property
+    def cursor_argument(self) -> str:
+        return "before" if self.backward else "after"
+
+    @classmethod
+    def of(
+        cls, first: int | None, after: str | None, last: int | None, before: str | None
+    ) -> PageRequest:
+        if first is not None and last is not None:
+            raise BadInputError("pass 'first' or 'last', not both")
+        if last is not None or before is not None:
+            if after is not None:
+                raise BadInputError("'after' goes with 'first'; 'before' with 'last'")
+            if first is not None:
+                raise BadInputError("'before' goes with 'last', not with 'first'")
+            size = check_page_size(last if last is not None else DEFAULT_PAGE_SIZE, "last")
+            return cls(size=size, cursor=before, backward=True)
+        size = check_page_size(first if first is not None else DEFAULT_PAGE_SIZE)
+        return cls(size=size, cursor=after, backward=False)
 
 
 @dataclass(frozen=True)

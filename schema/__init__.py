@@ -22,6 +22,7 @@ from schema.credential_type import CredentialTypeMutations
 from schema.errors import MaskUnexpectedErrors
 from schema.events import Subscription
 from schema.introspection import IntrospectionPolicy
+from schema.job_role_mutations import JobRoleMutations
 from schema.limits import DEFAULT_LIMITS, QueryLimits, limit_extensions
 from schema.node import NODE_TYPES
 from schema.notifications import NotificationMutations
@@ -35,6 +36,7 @@ class Mutation(
     CredentialMutations,
     CredentialSettingsMutations,
     NotificationMutations,
+    JobRoleMutations,
 ):
     pass
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import strawberry
 from strawberry import Info, relay
 
 from models.company import Company as CompanyModel
-from models.user import UserFilter
-from resolvers.company import resolve_companies_by_id
+from resolvers.company import resolve_companies_by_id, resolve_company_workers
 from resolvers.context import RequestContext
+from resolvers.job_role import resolve_company_compliance
 from resolvers.pagination import DEFAULT_PAGE_SIZE
-from resolvers.user import resolve_users_page
 from schema.ids import local_ids
+from schema.job_role import ComplianceReport
 from schema.pagination import Connection
 from schema.user import UserType
 
@@ -33,8 +34,18 @@ class CompanyType(relay.Node):
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> Connection[UserType]:
-        page = await resolve_users_page(info, UserFilter(company_ids=[self.id]), first, after)
+        page = await resolve_company_workers(info, self.id, first, after)
         return Connection.from_page(page, UserType.from_model)
+
+    @strawberry.field(
+        description="Compliance of each job role held by each of the company's workers the "
+        "viewer may see, on the day (default today; may be in the future)."
+    )
+    async def compliance(
+        self, info: Info[RequestContext, None], on_date: date | None = None
+    ) -> ComplianceReport:
+        on, results = await resolve_company_compliance(info, self.id, on_date)
+        return ComplianceReport.of(on, results)
 
     @classmethod
     def from_model(cls, company: CompanyModel) -> CompanyType:

@@ -28,6 +28,8 @@ from graphql import (
     get_operation_ast,
 )
 
+from resolvers.pagination import DEFAULT_PAGE_SIZE
+
 # Lists that are not connections (a credential's versions, its activity) are short.
 LIST_ESTIMATE = 10
 
@@ -101,13 +103,17 @@ class _Costing:
         return LIST_ESTIMATE if isinstance(field_type, GraphQLList) else 1
 
     def page_size(self, node: FieldNode, definition: GraphQLField) -> int:
+        """`first` or `last`, whichever is given; else the default page size."""
         default = definition.args["first"].default_value
-        size: object = default
+        size: object = default if isinstance(default, int) else DEFAULT_PAGE_SIZE
         for argument in node.arguments or ():
-            if argument.name.value != "first":
+            if argument.name.value not in ("first", "last"):
                 continue
+            given: object = None
             if isinstance(argument.value, IntValueNode):
-                size = int(argument.value.value)
+                given = int(argument.value.value)
             elif isinstance(argument.value, VariableNode):
-                size = self.variables.get(argument.value.name.value, default)
+                given = self.variables.get(argument.value.name.value)
+            if given is not None:
+                size = given
         return size if isinstance(size, int) and size > 0 else 1

@@ -240,7 +240,10 @@ class CredentialNode(relay.Node):
 
     @strawberry.field(description="The newest version, whatever its approval status.")
     async def latest_version(self, info: Info[RequestContext, None]) -> CredentialVersionNode:
-        return CredentialVersionNode.from_model((await self._versions(info))[0], self.holder_id)
+        loader = info.context.loaders.credentials.latest_version_by_credential_id
+        version = await loader.load(self.id)
+        assert version is not None, "a credential always has its latest version"
+        return CredentialVersionNode.from_model(version, self.holder_id)
 
     @strawberry.field(
         description="The latest approved version valid on the date (default today): a "
@@ -268,8 +271,10 @@ class CredentialNode(relay.Node):
         self, info: Info[RequestContext, None], on_date: date | None = None
     ) -> ExpiryStatusEnum:  # type: ignore[valid-type]
         on = on_date or info.context.today()
-        settings = await info.context.loaders.credentials.settings()
-        version = dates.version_that_counts(await self._versions(info), on)
+        loaders = info.context.loaders.credentials
+        versions = loaders.versions_by_credential_id.load(self.id)  # batched with the page's
+        settings = await loaders.settings()
+        version = dates.version_that_counts(await versions, on)
         status = dates.expiry_status(version, on, settings.expiring_soon_days)
         assert status is not None, "a credential always has a version"
         return status

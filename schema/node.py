@@ -20,6 +20,7 @@ from schema.company import CompanyType
 from schema.credential import CredentialNode, CredentialVersionNode
 from schema.credential_type import CredentialTypeNode
 from schema.ids import parse_global_id
+from schema.job_role import JobRoleNode
 from schema.media import CredentialMediaType
 from schema.notifications import NotificationNode
 from schema.organization import OrganizationType
@@ -38,6 +39,7 @@ NODE_TYPES: dict[str, type[relay.Node]] = {
         CredentialVersionNode,
         NotificationNode,
         CredentialMediaType,
+        JobRoleNode,
     )
 }
 

@@ -11,8 +11,10 @@ from resolvers.organization import resolve_organization
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.user import resolve_me, resolve_users_page
 from schema.company import CompanyType
+from schema.credential_overview import CredentialOverviewQueries
 from schema.credential_queries import CredentialQueries
 from schema.events import EventQueries
+from schema.job_role_queries import JobRoleQueries
 from schema.media import MediaQueries
 from schema.node import resolve_global_ids
 from schema.notifications import NotificationQueries
@@ -22,7 +24,14 @@ from schema.user import UserFilterInput, UserType
 
 
 @strawberry.type
-class Query(CredentialQueries, EventQueries, MediaQueries, NotificationQueries):
+class Query(
+    CredentialQueries,
+    CredentialOverviewQueries,
+    EventQueries,
+    JobRoleQueries,
+    MediaQueries,
+    NotificationQueries,
+):
     @strawberry.field(
         description="Any object by its global id; null if it does not exist or is not visible."
     )

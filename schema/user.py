@@ -10,15 +10,19 @@ import strawberry
 from strawberry import Info, relay
 from strawberry.permission import PermissionExtension
 
+from models.credential_filter import ArchivedFilter
 from models.user import User as UserModel
 from models.user import UserFilter
 from resolvers.context import RequestContext
 from resolvers.user import resolve_users_by_id
+from schema.archived import ArchivedFilterEnum
 from schema.ids import key_of, local_ids
 from schema.permissions import IsSelfOrUsersManager
 
 if TYPE_CHECKING:
     from schema.company import CompanyType
+    from schema.credential import CredentialNode
+    from schema.job_role import JobRoleNode
 
 
 @strawberry.type(name="User")
@@ -47,6 +51,29 @@ class UserType(relay.Node):
             return None
         company = await info.context.loaders.company_by_id.load(self.company_id)
         return CompanyType.from_model(company) if company is not None else None
+
+    @strawberry.field(
+        description="The user's credentials, newest first; archived ones only if asked for."
+    )
+    async def credentials(
+        self,
+        info: Info[RequestContext, None],
+        archived: ArchivedFilterEnum = ArchivedFilter.EXCLUDE,  # type: ignore[valid-type]
+    ) -> list[Annotated[CredentialNode, strawberry.lazy("schema.credential")]]:
+        from schema.credential import CredentialNode
+
+        loader = info.context.loaders.credentials.credentials_by_holder
+        return [CredentialNode.from_model(c) for c in await loader.load((self.id, archived))]
+
+    @strawberry.field(description="The job roles the user holds, by name.")
+    async def job_roles(
+        self, info: Info[RequestContext, None]
+    ) -> list[Annotated[JobRoleNode, strawberry.lazy("schema.job_role")]]:
+        from schema.job_role import JobRoleNode
+
+        loaders = info.context.loaders.job_roles
+        roles = await loaders.role_by_id.load_many(await loaders.role_ids_by_user_id.load(self.id))
+        return [JobRoleNode.from_model(r) for r in roles if r is not None]
 
     @classmethod
     def from_model(cls, user: UserModel) -> UserType:

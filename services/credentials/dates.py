@@ -5,16 +5,9 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from datetime import date, timedelta
-from enum import Enum
 
 from models.credential import ApprovalStatus, CredentialVersion
-
-
-class ExpiryStatus(Enum):
-    VALID = "VALID"
-    EXPIRING_SOON = "EXPIRING_SOON"
-    EXPIRED = "EXPIRED"
-    NO_EXPIRY = "NO_EXPIRY"
+from models.credential import ExpiryStatus as ExpiryStatus  # re-exported: the rules are here
 
 
 def add_months(start: date, months: int) -> date:

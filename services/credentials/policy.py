@@ -3,6 +3,7 @@ permission classes and by the lifecycle services alike."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from models.permission import Permission
@@ -42,10 +43,30 @@ def can_manage_holder(viewer: Viewer, holder: Holder) -> bool:
     )
 
 
-def can_see_details(viewer: Viewer, holder: Holder) -> bool:
+@dataclass(frozen=True)
+class Reach:
+    """Whose credentials' details a viewer sees besides their own: everyone's, or the
+    workers' of some companies. The rule of can_see_details in a form SQL can use."""
+
+    everyone: bool
+    company_ids: frozenset[int]
+
+
+def details_reach(viewer: Viewer) -> Reach:
     """Credential number, media and rejection reason: the holder, those who manage the
     holder's credentials, and reviewers (they judge the evidence)."""
-    return can_manage_holder(viewer, holder) or viewer.has(Permission.CREDENTIALS_MANAGE)
+    everyone = viewer.has(Permission.USERS_MANAGE) or viewer.has(Permission.CREDENTIALS_MANAGE)
+    managed = viewer.managed_company_ids if viewer.has(Permission.COMPANIES_MANAGE) else frozenset()
+    return Reach(everyone=everyone, company_ids=frozenset() if everyone else managed)
+
+
+def can_see_details(viewer: Viewer, holder: Holder) -> bool:
+    reach = details_reach(viewer)
+    return (
+        viewer.user_id == holder.id
+        or reach.everyone
+        or (holder.company_id is not None and holder.company_id in reach.company_ids)
+    )
 
 
 def can_read_media_log(viewer: Viewer) -> bool:
@@ -79,3 +100,13 @@ def can_delete(viewer: Viewer) -> bool:
 def can_configure(viewer: Viewer) -> bool:
     """Credential types and the organization's credential settings."""
     return viewer.has(Permission.CREDENTIALS_MANAGE)
+
+
+def can_define_job_roles(viewer: Viewer) -> bool:
+    """Job roles and their credential requirements: configuration, as credential types."""
+    return viewer.has(Permission.CREDENTIALS_MANAGE)
+
+
+def can_assign_job_roles(viewer: Viewer) -> bool:
+    """Who holds which role: user managers and credential managers."""
+    return viewer.has(Permission.USERS_MANAGE) or viewer.has(Permission.CREDENTIALS_MANAGE)

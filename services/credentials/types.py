@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.credential import select_type_in_use
 from models.credential_type import CredentialType, FieldRule, select_type_by_name_key
+from models.job_role import select_type_required
 from services.credentials.errors import CredentialErrorCode
 from services.credentials.policy import can_configure
 from services.errors import DomainError
@@ -190,6 +191,14 @@ async def delete_type(session: AsyncSession, viewer: Viewer, type_id: int) -> No
             CredentialErrorCode.TYPE_IN_USE,
             f"{credential_type.name!r} still has credentials (archived ones count): "
             "delete them first.",
+            "id",
+        )
+    role = await session.scalar(select_type_required(type_id))
+    if role is not None:
+        raise DomainError(
+            CredentialErrorCode.TYPE_IN_USE,
+            f"{credential_type.name!r} is required by the job role {role!r}: take it out "
+            "of the role's requirements first.",
             "id",
         )
     await session.delete(credential_type)

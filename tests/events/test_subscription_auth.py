@@ -20,7 +20,7 @@ from services import identity
 from tests.clock import TestClock
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import approve, create_credential, create_type
-from tests.events.live import Subscriber, http_graphql, live_app, subscriber
+from tests.events.live import Subscriber, http_graphql, live_app, subscriber, until_live
 from tests.server.process import ROOT, service_env
 from tests.services import private_redis
 from tests.world import World
@@ -89,6 +89,7 @@ async def test_a_token_revoked_elsewhere_ends_its_subscriptions_at_the_next_chec
     credential_id = await _pending_credential(client, world, "First aid")
     async with subscriber(address, world.token("employee")) as employee:
         await employee.subscribe(EVENTS, {"after": await _head(client, world)})
+        await until_live(address, 1)
 
         # When the token is revoked with no signal reaching this instance, and the
         # recheck period passes before the next event

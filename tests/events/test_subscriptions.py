@@ -7,17 +7,21 @@ receive were filtered out."""
 
 from __future__ import annotations
 
+import collections
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from server.settings import Settings
 from tests.clock import TestClock
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import approve, create_credential, create_type, global_id
+from tests.credentials.test_statement_count import Counter
 from tests.events.live import http_graphql, live_app, subscriber, until_live
 from tests.world import World
 
@@ -259,3 +263,50 @@ async def test_a_subscriber_too_slow_is_ended_with_a_cursor_to_resume_from(
             await admin.subscribe(EVENTS, {"kinds": ["ARCHIVED"], "after": resume_after})
             resumed = await admin.events(3)
     assert [e["credentialEvents"]["credential"]["id"] for e in resumed] == ids
+
+
+async def _statements_to_deliver_to(
+    settings: Settings, world: World, subscribers: int
+) -> list[str]:
+    """The statements the server runs from an approval until `subscribers` administrators
+    (and the holder) have it, each selecting the credential, its versions, holder and type."""
+    config = replace(settings, expiry_scheduler=False)
+    async with (
+        live_app(config, TestClock(START)) as (app, address),
+        http_graphql(address) as client,
+    ):
+        credential_id = await _credential(
+            client, world, "employee", type_name=f"Licence {subscribers}"
+        )
+        head = await _head(client, world)
+        async with contextlib.AsyncExitStack() as stack:
+            connections = [
+                await stack.enter_async_context(subscriber(address, world.token("admin")))
+                for _ in range(subscribers)
+            ]
+            for connection in connections:
+                await connection.subscribe(EVENTS, {"kinds": ["APPROVED"], "after": head})
+            await until_live(address, subscribers)
+            counted = Counter()
+            engine = app.state.database.engine.sync_engine
+            event.listen(engine, "before_cursor_execute", counted)
+            try:
+                await approve(client, world.token("credentials_manager"), credential_id)
+                for connection in connections:
+                    await connection.events(1)
+            finally:
+                event.remove(engine, "before_cursor_execute", counted)
+    return counted.seen
+
+
+async def test_delivering_an_event_costs_the_same_statements_for_1_or_6_subscribers(
+    settings: Settings, world: World
+) -> None:
+    one = await _statements_to_deliver_to(settings, world, 1)
+    six = await _statements_to_deliver_to(settings, world, 6)
+
+    # The same reads (the approval's own, the hub's one of the event and what it speaks
+    # of); writes differ only by the token bookkeeping of a first use.
+    reads_one = collections.Counter(s for s in one if s.startswith("SELECT"))
+    reads_six = collections.Counter(s for s in six if s.startswith("SELECT"))
+    assert reads_six == reads_one, (reads_six - reads_one, reads_one - reads_six)

@@ -1,0 +1,1 @@
+"""Job roles: their credential requirements, who holds them, and compliance."""
