@@ -58,6 +58,15 @@ def select_media_of_versions(version_ids: Collection[int]) -> Select[CredentialM
     )
 
 
+def count_media_of_versions(version_ids: Collection[int]) -> Select[int, int]:
+    """(version id, how many files) for the versions that have any."""
+    return (
+        select(CredentialMedia.version_id, func.count())
+        .where(CredentialMedia.version_id.in_(version_ids))
+        .group_by(CredentialMedia.version_id)
+    )
+
+
 def select_media_by_id(ids: Collection[int]) -> Select[CredentialMedia]:
     return select(CredentialMedia).where(CredentialMedia.id.in_(ids))
 

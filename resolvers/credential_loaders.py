@@ -24,7 +24,12 @@ from models.credential_queries import (
 )
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, select_types_by_id
-from models.media import CredentialMedia, select_media_by_id, select_media_of_versions
+from models.media import (
+    CredentialMedia,
+    count_media_of_versions,
+    select_media_by_id,
+    select_media_of_versions,
+)
 from models.tenancy import scoped_to
 from models.user import select_users_by_id
 from resolvers.visibility import users_visible_to
@@ -73,6 +78,11 @@ class CredentialLoaders:
     def media_by_version_id(self) -> DataLoader[int, list[CredentialMedia]]:
         """Only for versions already shown to the viewer: it does not check visibility."""
         return DataLoader(self._media)
+
+    @cached_property
+    def media_count_by_version_id(self) -> DataLoader[int, int]:
+        """Only for versions already shown to the viewer: it does not check visibility."""
+        return DataLoader(self._media_counts)
 
     @cached_property
     def media_by_id(self) -> DataLoader[int, CredentialMedia | None]:
@@ -164,6 +174,14 @@ class CredentialLoaders:
             for media in await session.scalars(select_media_of_versions(version_ids)):
                 grouped[media.version_id].append(media)
         return [grouped[i] for i in version_ids]
+
+    async def _media_counts(self, version_ids: Sequence[int]) -> list[int]:
+        async with self._read() as session:
+            counts = dict(
+                (version_id, count)
+                for version_id, count in await session.execute(count_media_of_versions(version_ids))
+            )
+        return [counts.get(i, 0) for i in version_ids]
 
     async def _media_by_id(self, ids: Sequence[int]) -> list[CredentialMedia | None]:
         """A file is there for a viewer who may see its credential's details."""

@@ -141,6 +141,13 @@ class CredentialVersionNode(relay.Node):
         found = await loaders.credentials.media_by_version_id.load(self.id)
         return [CredentialMediaType.from_model(m) for m in found]
 
+    @strawberry.field(
+        description="How many files the version carries, for everyone who sees the version "
+        "(the files themselves follow the details rule of `media`)."
+    )
+    async def media_count(self, info: Info[RequestContext, None]) -> int:
+        return await info.context.loaders.credentials.media_count_by_version_id.load(self.id)
+
     @strawberry.field
     async def reviewed_by(self, info: Info[RequestContext, None]) -> UserType | None:
         return await _user(info, self.reviewed_by_id)

@@ -291,3 +291,33 @@ async def test_a_refused_mutation_keeps_identical_content_that_a_committed_versi
     # then the stored file stays: the first credential still names it
     assert [e["code"] for e in again["errors"]] == ["DUPLICATE_CREDENTIAL"]
     assert [p.read_bytes() for p in stored_files(app.media_dir)] == [PDF]
+
+
+MEDIA_COUNT = """
+query Count($id: ID!) {
+  credential(id: $id) { latestVersion { mediaCount media { filename } } }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("holder", "viewer", "sees_files"),
+    [
+        ("employee", "employee", True),
+        ("employee", "credentials_manager", True),
+        ("bolt_worker", "bolt_contact", False),  # sees the credential, not its details
+    ],
+)
+async def test_media_count_says_how_many_files_a_version_carries_to_all_who_see_it(
+    app: MediaApp, world: World, type_id: str, holder: str, viewer: str, sees_files: bool
+) -> None:
+    files = [("front.jpg", JPEG, "image/jpeg"), ("scan.pdf", PDF, "application/pdf")]
+    credential = (await submit(app, world, type_id, *files, holder=holder))["credential"]
+
+    body = await app.graphql.execute(
+        MEDIA_COUNT, {"id": credential["id"]}, token=world.token(viewer)
+    )
+
+    latest = body["data"]["credential"]["latestVersion"]
+    assert latest["mediaCount"] == 2
+    assert (latest["media"] is not None) is sees_files
