@@ -12,6 +12,7 @@ from models.credential import ApprovalStatus, Credential, CredentialVersion
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, FieldRule
 from models.event import CredentialEvent, CredentialEventKind
+from models.import_job import ImportJob, ImportRowResult
 from models.notification import Notification, NotificationKind, NotificationSettings
 from models.organization import Organization
 from models.permission import Permission, PermissionSet
@@ -37,6 +38,8 @@ __all__ = [
     "CredentialVersion",
     "ExpiryReminder",
     "FieldRule",
+    "ImportJob",
+    "ImportRowResult",
     "Notification",
     "NotificationKind",
     "NotificationSettings",

@@ -20,7 +20,8 @@ from schema.credential_mutations import CredentialMutations
 from schema.credential_settings import CredentialSettingsMutations
 from schema.credential_type import CredentialTypeMutations
 from schema.errors import MaskUnexpectedErrors
-from schema.events import Subscription
+from schema.csv_io import CsvMutations, ImportSubscriptions
+from schema.events import Subscription as EventSubscriptions
 from schema.introspection import IntrospectionPolicy
 from schema.limits import DEFAULT_LIMITS, QueryLimits, limit_extensions
 from schema.node import NODE_TYPES
@@ -35,7 +36,13 @@ class Mutation(
     CredentialMutations,
     CredentialSettingsMutations,
     NotificationMutations,
+    CsvMutations,
 ):
+    pass
+
+
+@strawberry.type
+class Subscription(EventSubscriptions, ImportSubscriptions):
     pass
 
 

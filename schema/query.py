@@ -12,6 +12,7 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.user import resolve_me, resolve_users_page
 from schema.company import CompanyType
 from schema.credential_queries import CredentialQueries
+from schema.csv_io import CsvQueries
 from schema.events import EventQueries
 from schema.node import resolve_global_ids
 from schema.notifications import NotificationQueries
@@ -21,7 +22,7 @@ from schema.user import UserFilterInput, UserType
 
 
 @strawberry.type
-class Query(CredentialQueries, EventQueries, NotificationQueries):
+class Query(CredentialQueries, EventQueries, NotificationQueries, CsvQueries):
     @strawberry.field(
         description="Any object by its global id; null if it does not exist or is not visible."
     )

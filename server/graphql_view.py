@@ -36,6 +36,29 @@ def _unauthenticated() -> Response:
     )
 
 
+# Headers a cross-site HTML form cannot send: requiring one on multipart requests keeps
+# file uploads from being a CSRF door (a form may post multipart/form-data anywhere).
+PREFLIGHT_HEADERS = ("x-requested-with", "apollo-require-preflight", "graphql-preflight")
+
+
+def _unpreflighted_multipart(request: Request) -> Response | None:
+    """A 400 for a multipart request without a non-simple header; None for any other."""
+    if request.method != "POST" or not request.headers.get("content-type", "").startswith(
+        "multipart/form-data"
+    ):
+        return None
+    if any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
+        return None
+    message = (
+        "Multipart requests (file uploads) need a non-empty X-Requested-With, "
+        "Apollo-Require-Preflight or GraphQL-Preflight header."
+    )
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]},
+        status_code=400,
+    )
+
+
 def _asks_for_ide(request: Request) -> bool:
     """The GraphiQL page itself needs no token; every operation does."""
     return (
@@ -64,6 +87,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             connection_init_wait_timeout=timedelta(milliseconds=settings.ws_init_timeout_ms),
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.allowed_origins,
+            multipart_uploads_enabled=True,  # only with a preflight header: see __call__
         )
         self.database = database
         self.settings = settings
@@ -75,6 +99,10 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope, receive)
+            refused = _unpreflighted_multipart(request)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
             if not (self.graphql_ide and _asks_for_ide(request)):
                 token = parse_bearer(request.headers.get("authorization"))
                 viewer = await authenticate(self.database, token, self.clock)
