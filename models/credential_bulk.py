@@ -8,6 +8,7 @@ organization id on every row (the lookups, ORM selects, stay scoped by the sessi
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import date
 
 from sqlalchemy import Insert, Select, Update, bindparam, insert, select, update
 
@@ -20,7 +21,7 @@ _credentials = Credential.__table__
 _versions = CredentialVersion.__table__
 
 
-def select_active_users(company_ids: Collection[int] | None) -> Select[tuple[str, int, int | None]]:
+def select_active_users(company_ids: Collection[int] | None) -> Select[str, int, int | None]:
     """(email key, id, company id) of active users, all or those of some companies."""
     statement = select(User.email_key, User.id, User.company_id).where(User.is_active.is_(True))
     if company_ids is not None:
@@ -28,13 +29,13 @@ def select_active_users(company_ids: Collection[int] | None) -> Select[tuple[str
     return statement
 
 
-def select_types() -> Select[tuple[CredentialType]]:
+def select_types() -> Select[CredentialType]:
     return select(CredentialType)
 
 
 def select_live_latest(
     holder_ids: Collection[int], type_ids: Collection[int]
-) -> Select[tuple[int, int, int, int, object, object, str | None, str | None]]:
+) -> Select[int, int, int, int, date | None, date | None, str | None, str | None]:
     """Live credentials of some holders and types with their latest version's details:
     (credential id, holder id, type id, latest number, issue, expiry, number, external id).
     Callers keep only the (holder, type) pairs they asked about."""

@@ -3,6 +3,8 @@ version, in one joined statement streamed in id order."""
 
 from __future__ import annotations
 
+from typing import Any, Unpack
+
 from sqlalchemy import ColumnElement, Select, select
 
 from models.credential import Credential, CredentialVersion
@@ -13,7 +15,7 @@ from models.user import User
 
 def select_export_rows(
     holder_visibility: ColumnElement[bool], credential_filter: CredentialFilter
-) -> Select[tuple[object, ...]]:
+) -> Select[Unpack[tuple[Any, ...]]]:
     """(holder id, holder company id, email, name, type name, issue, expiry, number,
     external id, approval status, archived at) per credential the viewer may see."""
     return (

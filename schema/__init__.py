@@ -19,8 +19,8 @@ from strawberry.types import ExecutionContext
 from schema.credential_mutations import CredentialMutations
 from schema.credential_settings import CredentialSettingsMutations
 from schema.credential_type import CredentialTypeMutations
-from schema.errors import MaskUnexpectedErrors
 from schema.csv_io import CsvMutations, ImportSubscriptions
+from schema.errors import MaskUnexpectedErrors
 from schema.events import Subscription as EventSubscriptions
 from schema.introspection import IntrospectionPolicy
 from schema.limits import DEFAULT_LIMITS, QueryLimits, limit_extensions

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLInputObjectType
 from graphql.utilities import coerce_input_value
 from graphql.utilities.validate_input_value import validate_input_value
+from starlette.datastructures import UploadFile
 from strawberry import Info
 from strawberry.file_uploads import Upload
 from strawberry.types.arguments import convert_argument
@@ -157,9 +158,8 @@ class CsvMutations:
     ) -> ImportCredentialsPayload:
         options = ImportOptions(dry_run, approve_all, ErrorPolicy(error_policy))
         try:
-            job = await resolve_import(
-                info, getattr(file, "filename", "") or "", file.file, options
-            )  # type: ignore[attr-defined]
+            upload = cast("UploadFile", file)  # what Strawberry's ASGI view hands over
+            job = await resolve_import(info, upload.filename or "", upload.file, options)
         except DomainError as error:
             info.context.error_codes.append(str(error.code.value))
             return ImportCredentialsPayload(

@@ -262,7 +262,7 @@ class _Import:
                 }
             )
         version_ids = list((await connection.execute(insert_versions(), version_rows)).scalars())
-        events = []
+        events: list[dict[str, Any]] = []
         for (row, credential_id, number), version_id, approved in zip(
             targets, version_ids, approved_by_importer, strict=True
         ):

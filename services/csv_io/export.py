@@ -77,7 +77,7 @@ async def export_csv(
                     _text(external_id),
                     _text(name),
                     _text(approval),
-                    expiry_status_of(expiry, today, settings.expiring_soon_days).value,  # type: ignore[arg-type]
+                    expiry_status_of(expiry, today, settings.expiring_soon_days).value,
                     YES if archived_at is not None else NO,
                 ]
             )
