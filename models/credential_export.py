@@ -3,7 +3,7 @@ version, in one joined statement streamed in id order."""
 
 from __future__ import annotations
 
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
 
@@ -15,7 +15,7 @@ from models.user import User
 
 def select_export_rows(
     holder_visibility: ColumnElement[bool], credential_filter: CredentialFilter
-) -> Select[Unpack[tuple[Any, ...]]]:
+) -> Select[*tuple[Any, ...]]:
     """(holder id, holder company id, email, name, type name, issue, expiry, number,
     external id, approval status, archived at) per credential the viewer may see."""
     return (
