@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 from graphql import GraphQLInputObjectType
@@ -158,8 +158,13 @@ class CsvMutations:
     ) -> ImportCredentialsPayload:
         options = ImportOptions(dry_run, approve_all, ErrorPolicy(error_policy))
         try:
-            upload = cast("UploadFile", file)  # what Strawberry's ASGI view hands over
-            job = await resolve_import(info, upload.filename or "", upload.file, options)
+            if not isinstance(file, UploadFile):  # a literal in the document, not a file part
+                raise DomainError(
+                    ImportErrorCode.FILE_REQUIRED,
+                    "Send the file as a part of a GraphQL multipart request.",
+                    "file",
+                )
+            job = await resolve_import(info, file.filename or "", file.file, options)
         except DomainError as error:
             info.context.error_codes.append(str(error.code.value))
             return ImportCredentialsPayload(

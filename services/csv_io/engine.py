@@ -284,7 +284,7 @@ class _Import:
                 }
                 for event_kind in kinds
             )
-        prepare_event_writes(session.sync_session, org)
+        await session.run_sync(prepare_event_writes, org)
         await connection.execute(insert_events(), events)
 
     # -- the run -----------------------------------------------------------------------

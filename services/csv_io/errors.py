@@ -8,6 +8,7 @@ from enum import Enum
 class ImportErrorCode(Enum):
     # The request
     PERMISSION_DENIED = "PERMISSION_DENIED"
+    FILE_REQUIRED = "FILE_REQUIRED"
     # The file as a whole
     NOT_CSV = "NOT_CSV"
     NOT_UTF8 = "NOT_UTF8"
