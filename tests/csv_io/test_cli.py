@@ -1,0 +1,153 @@
+"""The import-csv and export-csv commands as an operator runs them, in real processes:
+a REJECT_EVERYTHING import killed in the middle leaves nothing behind."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+from models.credential import Credential, CredentialVersion
+from models.event import CredentialEvent
+from models.import_job import ImportJob, ImportStatus
+from models.tenancy import unscoped
+from models.user import User
+from server.database import Database
+from tests.conftest import GraphQLClient
+from tests.credentials.factories import create_type
+from tests.csv_io.helpers import HEADER
+from tests.server.process import ROOT, service_env
+from tests.world import World
+
+CLI_TIMEOUT_S = 120
+WORKERS = 60_000
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "server", *args]
+
+
+def _run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _command(*args),
+        cwd=ROOT,
+        env=service_env({"DATABASE_URL": database_url}),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+
+
+async def _add_workers(database: Database, organization_id: int, count: int) -> list[str]:
+    """Many active users at once (set-based, as a test fixture needs them)."""
+    now = datetime.now(UTC)
+    emails = [f"worker{n}@example.com" for n in range(count)]
+    async with database.transaction(unscoped()) as session:
+        connection = await session.connection()
+        await connection.execute(
+            insert(User.__table__),  # type: ignore[arg-type]
+            [
+                {
+                    "organization_id": organization_id,
+                    "name": f"Worker {n}",
+                    "name_key": f"worker {n}",
+                    "email": email,
+                    "email_key": email,
+                    "is_active": True,
+                    "created_at": now,
+                }
+                for n, email in enumerate(emails)
+            ],
+        )
+    return emails
+
+
+async def _count(database: Database, model: type[object]) -> int:
+    async with database.read(unscoped()) as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_a_killed_all_or_nothing_import_leaves_nothing(
+    graphql: GraphQLClient, world: World, database: Database, database_url: str, tmp_path: Path
+) -> None:
+    # Given a file of 60,000 rows, each a worker of the organization
+    await create_type(graphql, world.token("admin"), name="First Aid")
+    emails = await _add_workers(database, world.north_id, WORKERS)
+    register = tmp_path / "register.csv"
+    with register.open("w", newline="") as out:
+        out.write(HEADER)
+        for n, email in enumerate(emails):
+            out.write(f"{email},First Aid,2026-01-10,2029-01-10,FA-{n}\n")
+    # When import-csv writes it under REJECT_EVERYTHING and is killed after its first batch
+    process = subprocess.Popen(
+        _command(
+            "import-csv",
+            str(register),
+            "--user",
+            str(world.user_ids["admin"]),
+            "--no-dry-run",
+        ),
+        cwd=ROOT,
+        env=service_env({"DATABASE_URL": database_url}),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen = ""
+    try:
+        while " rows:" not in seen:  # the progress bar: a batch was written, uncommitted
+            char = process.stderr.read(1)
+            assert char, f"import-csv ended before its first batch: {seen}"
+            seen += char
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=CLI_TIMEOUT_S)
+        process.stderr.close()
+    # Then no credential, version or event of it is left, and its job never finished
+    assert process.returncode == -signal.SIGKILL
+    assert await _count(database, Credential) == 0
+    assert await _count(database, CredentialVersion) == 0
+    assert await _count(database, CredentialEvent) == 0
+    async with database.read(unscoped()) as session:
+        statuses = list(await session.scalars(select(ImportJob.status)))
+    assert statuses == [ImportStatus.RUNNING]
+
+
+async def test_import_then_export_on_the_command_line(
+    graphql: GraphQLClient, world: World, database: Database, database_url: str, tmp_path: Path
+) -> None:
+    # Given a file of two rows
+    await create_type(graphql, world.token("admin"), name="First Aid")
+    register = tmp_path / "register.csv"
+    register.write_text(
+        HEADER
+        + "acme_worker@example.com,First Aid,2026-01-10,2029-01-10,FA-1\n"
+        + "bolt_worker@example.com,First Aid,2026-02-01,2029-02-01,FA-2\n"
+    )
+    admin = str(world.user_ids["admin"])
+    # When an operator imports it, then exports
+    imported = _run(database_url, "import-csv", str(register), "--user", admin, "--no-dry-run")
+    exported = _run(database_url, "export-csv", "--user", admin)
+    # Then the import printed its report and a progress bar, and the export holds both
+    assert imported.returncode == 0, imported.stderr
+    report = json.loads(imported.stdout)
+    assert (report["status"], report["created"]) == ("SUCCEEDED", 2)
+    assert "100.0%" in imported.stderr
+    rows = list(csv.reader(io.StringIO(exported.stdout)))
+    assert sorted(row[4] for row in rows[1:]) == ["FA-1", "FA-2"]
+    # And a dry run of the same file would change nothing
+    again = _run(database_url, "import-csv", str(register), "--user", admin, "--quiet")
+    assert json.loads(again.stdout)["unchanged"] == 2
