@@ -48,6 +48,33 @@ def _run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _kill_after_first_batch(command: list[str], database_url: str) -> int:
+    """Runs import-csv until its progress bar shows a batch written (not committed:
+    REJECT_EVERYTHING commits once, at the end), then SIGKILLs it; its exit code."""
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=service_env({"DATABASE_URL": database_url}),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen = ""
+    try:
+        while " rows:" not in seen:
+            char = process.stderr.read(1)
+            assert char, f"import-csv ended before its first batch: {seen}"
+            seen += char
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=CLI_TIMEOUT_S)
+        process.stderr.close()
+    return process.returncode
+
+
 async def _add_workers(database: Database, organization_id: int, count: int) -> list[str]:
     """Many active users at once (set-based, as a test fixture needs them)."""
     now = datetime.now(UTC)
@@ -89,35 +116,11 @@ async def test_a_killed_all_or_nothing_import_leaves_nothing(
         for n, email in enumerate(emails):
             out.write(f"{email},First Aid,2026-01-10,2029-01-10,FA-{n}\n")
     # When import-csv writes it under REJECT_EVERYTHING and is killed after its first batch
-    process = subprocess.Popen(
-        _command(
-            "import-csv",
-            str(register),
-            "--user",
-            str(world.user_ids["admin"]),
-            "--no-dry-run",
-        ),
-        cwd=ROOT,
-        env=service_env({"DATABASE_URL": database_url}),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    command = _command(
+        "import-csv", str(register), "--user", str(world.user_ids["admin"]), "--no-dry-run"
     )
-    assert process.stderr is not None
-    seen = ""
-    try:
-        while " rows:" not in seen:  # the progress bar: a batch was written, uncommitted
-            char = process.stderr.read(1)
-            assert char, f"import-csv ended before its first batch: {seen}"
-            seen += char
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait(timeout=CLI_TIMEOUT_S)
-        process.stderr.close()
-    # Then no credential, version or event of it is left, and its job never finished
-    assert process.returncode == -signal.SIGKILL
+    returncode = _kill_after_first_batch(command, database_url)
+    assert returncode == -signal.SIGKILL
     assert await _count(database, Credential) == 0
     assert await _count(database, CredentialVersion) == 0
     assert await _count(database, CredentialEvent) == 0
