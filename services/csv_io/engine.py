@@ -30,9 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.credential import ApprovalStatus
 from models.credential_bulk import (
+    CREDENTIALS_TABLE,
+    VERSIONS_TABLE,
     insert_credentials,
     insert_events,
     insert_versions,
+    reserve_ids,
     select_active_users,
     select_live_latest,
     select_types,
@@ -206,28 +209,26 @@ class _Import:
         org = self.viewer.organization_id
         actor = self.viewer.user_id
         connection = await session.connection()
-        created_ids: list[int] = []
+        created_ids = await reserve_ids(connection, CREDENTIALS_TABLE, len(plan.creates))
         if plan.creates:
-            result = await connection.execute(
+            await connection.execute(
                 insert_credentials(),
                 [
                     {
+                        "id": credential_id,
                         "organization_id": org,
                         "type_id": row.type_id,
                         "holder_id": row.holder.id,
                         "latest_version_number": 1,
                         "revision": 1,
                         "external_id": row.external_id,
-                        "archived_at": None,
-                        "archived_by_id": None,
                         "created_by_id": actor,
                         "created_at": now,
                         "updated_at": now,
                     }
-                    for row in plan.creates
+                    for row, credential_id in zip(plan.creates, created_ids, strict=True)
                 ],
             )
-            created_ids = list(result.scalars())
         if plan.versions:
             await connection.execute(
                 update_latest_versions(),
@@ -239,13 +240,15 @@ class _Import:
         targets = [(row, cid, 1) for row, cid in zip(plan.creates, created_ids, strict=True)] + [
             (row, cid, n) for row, cid, n, _ in plan.versions
         ]
+        version_ids = await reserve_ids(connection, VERSIONS_TABLE, len(targets))
         version_rows = []
         approved_by_importer = []
-        for row, credential_id, number in targets:
+        for (row, credential_id, number), version_id in zip(targets, version_ids, strict=True):
             status, approved = self._status(row.holder)
             approved_by_importer.append(approved)
             version_rows.append(
                 {
+                    "id": version_id,
                     "organization_id": org,
                     "credential_id": credential_id,
                     "number": number,
@@ -255,13 +258,12 @@ class _Import:
                     "approval_status": status,
                     "reviewed_by_id": actor if approved else None,
                     "reviewed_at": now if approved else None,
-                    "rejection_reason": None,
                     "submitted_by_id": actor,
                     "created_at": now,
                     "updated_at": now,
                 }
             )
-        version_ids = list((await connection.execute(insert_versions(), version_rows)).scalars())
+        await connection.execute(insert_versions(), version_rows)
         events: list[dict[str, Any]] = []
         for (row, credential_id, number), version_id, approved in zip(
             targets, version_ids, approved_by_importer, strict=True
