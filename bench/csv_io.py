@@ -13,6 +13,7 @@ Run from the project root: PYTHONPATH=. .venv/bin/python bench/csv_io.py [ROWS .
 (default: 20000 1000000).
 """
 
+# ruff: noqa: ASYNC240 - a benchmark process owns its files and its event loop
 from __future__ import annotations
 
 import asyncio

@@ -84,11 +84,11 @@ async def reserve_ids(connection: AsyncConnection, table: Table, count: int) -> 
 
 def insert_credentials() -> Insert:
     """Executed with many parameter sets, ids included (see reserve_ids)."""
-    return insert(_credentials)  # type: ignore[arg-type]
+    return insert(_credentials)
 
 
 def insert_versions() -> Insert:
-    return insert(_versions)  # type: ignore[arg-type]
+    return insert(_versions)
 
 
 def insert_events() -> Insert:
@@ -99,7 +99,7 @@ def update_latest_versions() -> Update:
     """Parameters: credential_id, number, external_id, now. Bumps the revision as the
     ORM's version counter would, so a concurrent editor holding the old one conflicts."""
     return (
-        update(_credentials)  # type: ignore[arg-type]
+        update(_credentials)
         .where(_credentials.c.id == bindparam("credential_id"))
         .values(
             latest_version_number=bindparam("number"),
