@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import insert
+
+from models.tenancy import unscoped
+from models.user import User
+from server.database import Database
 
 from tests.conftest import GraphQLClient
 
@@ -72,3 +78,27 @@ async def import_csv(
         ended = await graphql.execute(JOB, {"id": job["id"]}, token=token)
         payload["job"] = ended["data"]["importJob"]
     return payload
+
+
+async def add_workers(database: Database, organization_id: int, count: int) -> list[str]:
+    """Many active users at once (set-based, as a test fixture needs them)."""
+    now = datetime.now(UTC)
+    emails = [f"worker{n}@example.com" for n in range(count)]
+    async with database.transaction(unscoped()) as session:
+        connection = await session.connection()
+        await connection.execute(
+            insert(User.__table__),  # type: ignore[arg-type]
+            [
+                {
+                    "organization_id": organization_id,
+                    "name": f"Worker {n}",
+                    "name_key": f"worker {n}",
+                    "email": email,
+                    "email_key": email,
+                    "is_active": True,
+                    "created_at": now,
+                }
+                for n, email in enumerate(emails)
+            ],
+        )
+    return emails

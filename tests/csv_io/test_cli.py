@@ -23,7 +23,7 @@ from models.user import User
 from server.database import Database
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import create_type
-from tests.csv_io.helpers import HEADER
+from tests.csv_io.helpers import HEADER, add_workers
 from tests.server.process import ROOT, service_env
 from tests.world import World
 
@@ -75,30 +75,6 @@ def _kill_after_first_batch(command: list[str], database_url: str) -> int:
     return process.returncode
 
 
-async def _add_workers(database: Database, organization_id: int, count: int) -> list[str]:
-    """Many active users at once (set-based, as a test fixture needs them)."""
-    now = datetime.now(UTC)
-    emails = [f"worker{n}@example.com" for n in range(count)]
-    async with database.transaction(unscoped()) as session:
-        connection = await session.connection()
-        await connection.execute(
-            insert(User.__table__),  # type: ignore[arg-type]
-            [
-                {
-                    "organization_id": organization_id,
-                    "name": f"Worker {n}",
-                    "name_key": f"worker {n}",
-                    "email": email,
-                    "email_key": email,
-                    "is_active": True,
-                    "created_at": now,
-                }
-                for n, email in enumerate(emails)
-            ],
-        )
-    return emails
-
-
 async def _count(database: Database, model: type[object]) -> int:
     async with database.read(unscoped()) as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
@@ -109,7 +85,7 @@ async def test_a_killed_all_or_nothing_import_leaves_nothing(
 ) -> None:
     # Given a file of 60,000 rows, each a worker of the organization
     await create_type(graphql, world.token("admin"), name="First Aid")
-    emails = await _add_workers(database, world.north_id, WORKERS)
+    emails = await add_workers(database, world.north_id, WORKERS)
     register = tmp_path / "register.csv"
     with register.open("w", newline="") as out:
         out.write(HEADER)
