@@ -12,7 +12,6 @@ from sqlalchemy import insert
 from models.tenancy import unscoped
 from models.user import User
 from server.database import Database
-
 from tests.conftest import GraphQLClient
 
 JOB_FIELDS = """

@@ -10,16 +10,14 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from models.credential import Credential, CredentialVersion
 from models.event import CredentialEvent
 from models.import_job import ImportJob, ImportStatus
 from models.tenancy import unscoped
-from models.user import User
 from server.database import Database
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import create_type
