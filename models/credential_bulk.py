@@ -7,10 +7,11 @@ organization id on every row (the lookups, ORM selects, stay scoped by the sessi
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.credential import Credential, CredentialVersion
@@ -20,7 +21,8 @@ from models.user import User
 
 _credentials: Table = Credential.__table__  # type: ignore[assignment]
 _versions: Table = CredentialVersion.__table__  # type: ignore[assignment]
-CREDENTIALS_TABLE, VERSIONS_TABLE = _credentials, _versions
+_events: Table = CredentialEvent.__table__  # type: ignore[assignment]
+CREDENTIALS_TABLE, VERSIONS_TABLE, EVENTS_TABLE = _credentials, _versions, _events
 
 
 def select_active_users(company_ids: Collection[int] | None) -> Select[str, int, int | None]:
@@ -82,17 +84,36 @@ async def reserve_ids(connection: AsyncConnection, table: Table, count: int) -> 
     return list(range(highest + 1, highest + 1 + count))
 
 
-def insert_credentials() -> Insert:
-    """Executed with many parameter sets, ids included (see reserve_ids)."""
-    return insert(_credentials)
+async def insert_many(
+    connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]
+) -> None:
+    """INSERT of many rows with the same keys. On SQLite, straight to the driver's
+    executemany with each distinct value bound once per batch (a batch repeats the same
+    timestamp in five columns a row): SQLAlchemy's per-row parameter handling was a third
+    of an import's time. Elsewhere, a Core executemany."""
+    if not rows:
+        return
+    if connection.dialect.name != "sqlite":
+        await connection.execute(insert(table), rows)
+        return
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(rows[0]))
+    processors: dict[str, Callable[[Any], Any]] = compiled._bind_processors  # type: ignore[assignment]
+    columns = []
+    for name in compiled.positiontup or []:
+        values = [row[name] for row in rows]
+        processor = processors.get(name)
+        columns.append(values if processor is None else _bound(values, processor))
+    parameters = list(zip(*columns, strict=True))
+    await connection.exec_driver_sql(compiled.string, parameters)
 
 
-def insert_versions() -> Insert:
-    return insert(_versions)
-
-
-def insert_events() -> Insert:
-    return insert(CredentialEvent.__table__)  # type: ignore[arg-type]
+def _bound(values: list[Any], processor: Callable[[Any], Any]) -> list[Any]:
+    """`values` through a bind processor, each distinct value once."""
+    try:
+        done = {value: processor(value) if value is not None else None for value in set(values)}
+    except TypeError:  # unhashable values, e.g. JSON documents: one by one
+        return [processor(value) if value is not None else None for value in values]
+    return [done[value] for value in values]
 
 
 def update_latest_versions() -> Update:

@@ -31,10 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.credential import ApprovalStatus
 from models.credential_bulk import (
     CREDENTIALS_TABLE,
+    EVENTS_TABLE,
     VERSIONS_TABLE,
-    insert_credentials,
-    insert_events,
-    insert_versions,
+    insert_many,
     reserve_ids,
     select_active_users,
     select_live_latest,
@@ -211,8 +210,9 @@ class _Import:
         connection = await session.connection()
         created_ids = await reserve_ids(connection, CREDENTIALS_TABLE, len(plan.creates))
         if plan.creates:
-            await connection.execute(
-                insert_credentials(),
+            await insert_many(
+                connection,
+                CREDENTIALS_TABLE,
                 [
                     {
                         "id": credential_id,
@@ -263,7 +263,7 @@ class _Import:
                     "updated_at": now,
                 }
             )
-        await connection.execute(insert_versions(), version_rows)
+        await insert_many(connection, VERSIONS_TABLE, version_rows)
         events: list[dict[str, Any]] = []
         for (row, credential_id, number), version_id, approved in zip(
             targets, version_ids, approved_by_importer, strict=True
@@ -287,7 +287,7 @@ class _Import:
                 for event_kind in kinds
             )
         await session.run_sync(prepare_event_writes, org)
-        await connection.execute(insert_events(), events)
+        await insert_many(connection, EVENTS_TABLE, events)
 
     # -- the run -----------------------------------------------------------------------
 
