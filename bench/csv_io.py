@@ -10,7 +10,9 @@ Each measurement runs in a fresh process; peak memory is that process's maximum 
 set (getrusage), the interpreter and libraries included.
 
 Run from the project root: PYTHONPATH=. .venv/bin/python bench/csv_io.py [ROWS ...]
-(default: 20000 1000000).
+(default: 20000 1000000). With BENCH_POSTGRES_URL=postgresql://user@host/db (a server
+where a database may be created), the import and export are measured on PostgreSQL too,
+next to the same raw SQLite baseline.
 """
 
 # ruff: noqa: ASYNC240 - a benchmark process owns its files and its event loop
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import os
 import resource
 import shutil
 import sqlite3
@@ -26,9 +29,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import insert
 
@@ -43,10 +49,10 @@ TYPES = 20
 HEADER = "Holder email,Credential type,Issue date,Expiry date,Credential number\n"
 
 
-async def _prepare(path: Path, rows: int) -> int:
+async def _prepare(url: str, rows: int) -> int:
     """A migrated database with an admin, the users and types the file needs; the
     admin's id."""
-    database = Database(f"sqlite+aiosqlite:///{path}")
+    database = Database(url)
     await upgrade_to_head(database)
     now = datetime.now(UTC)
     users = -(-rows // TYPES)
@@ -106,11 +112,11 @@ def _write_file(path: Path, rows: int) -> None:
 # -- measurements, each in a process of its own ---------------------------------------
 
 
-async def _import(db: Path, file: Path, admin_id: int) -> None:
+async def _import(url: str, file: Path, admin_id: int) -> None:
     from services.csv_io.engine import ImportOptions, run_import
     from services.csv_io.jobs import start_job
 
-    database = Database(f"sqlite+aiosqlite:///{db}")
+    database = Database(url)
     options = ImportOptions(dry_run=False)
     async with database.read(unscoped()) as session:
         viewer = await identity.viewer_of_user(session, admin_id)
@@ -159,12 +165,12 @@ def _raw_import(db: Path, file: Path) -> None:
     connection.close()
 
 
-async def _export(db: Path, out: Path, admin_id: int) -> None:
+async def _export(url: str, out: Path, admin_id: int) -> None:
     from models.credential_queries import CredentialFilter
     from models.tenancy import scoped_to
     from services.csv_io.export import export_csv
 
-    database = Database(f"sqlite+aiosqlite:///{db}")
+    database = Database(url)
     async with database.read(unscoped()) as session:
         viewer = await identity.viewer_of_user(session, admin_id)
     with out.open("w", newline="", encoding="utf-8") as target:
@@ -193,24 +199,25 @@ def _raw_export(db: Path, out: Path) -> None:
     connection.close()
 
 
-def _measure(kind: str, db: Path, file: Path, admin_id: int) -> None:
+def _measure(kind: str, target: str, file: Path, admin_id: int) -> None:
+    """`target`: a database URL for ours, a SQLite file for the raw baselines."""
     started = time.perf_counter()
     if kind == "import":
-        asyncio.run(_import(db, file, admin_id))
+        asyncio.run(_import(target, file, admin_id))
     elif kind == "raw-import":
-        _raw_import(db, file)
+        _raw_import(Path(target), file)
     elif kind == "export":
-        asyncio.run(_export(db, file, admin_id))
+        asyncio.run(_export(target, file, admin_id))
     else:
-        _raw_export(db, file)
+        _raw_export(Path(target), file)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
 
 
-def _in_process(kind: str, db: Path, file: Path, admin_id: int) -> dict[str, float]:
+def _in_process(kind: str, target: str, file: Path, admin_id: int) -> dict[str, float]:
     result = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, str(db), str(file), str(admin_id)],
+        [sys.executable, __file__, "--measure", kind, target, str(file), str(admin_id)],
         capture_output=True,
         text=True,
         check=True,
@@ -228,7 +235,35 @@ def _line(what: str, rows: int, ours: dict[str, float], raw: dict[str, float]) -
     )
 
 
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@contextmanager
+def _postgres_database(admin_url: str) -> Iterator[str]:
+    """A database of its own on the server of `admin_url`, dropped afterwards."""
+    import asyncpg
+
+    parts = urlsplit(admin_url)
+    plain = urlunsplit(parts._replace(scheme="postgresql"))
+    name = f"bench_csv_{os.getpid()}"
+
+    async def run(statement: str) -> None:
+        connection = await asyncpg.connect(plain)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(parts._replace(scheme="postgresql+asyncpg", path="/" + name))
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main(sizes: list[int]) -> None:
+    postgres = os.environ.get("BENCH_POSTGRES_URL")
     print(
         "| what | rows | time | rows/s | peak memory | raw rows/s | raw peak | ratio |\n"
         "| --- | --- | --- | --- | --- | --- | --- | --- |"
@@ -237,24 +272,31 @@ def main(sizes: list[int]) -> None:
         with tempfile.TemporaryDirectory() as directory:
             folder = Path(directory)
             template, file = folder / "template.db", folder / "register.csv"
-            admin_id = asyncio.run(_prepare(template, rows))
+            admin_id = asyncio.run(_prepare(_sqlite_url(template), rows))
             _write_file(file, rows)
             ours_db, raw_db = folder / "ours.db", folder / "raw.db"
             shutil.copyfile(template, ours_db)
             shutil.copyfile(template, raw_db)
-            ours = _in_process("import", ours_db, file, admin_id)
-            raw = _in_process("raw-import", raw_db, file, admin_id)
-            print(_line("import", rows, ours, raw), flush=True)
+            ours = _in_process("import", _sqlite_url(ours_db), file, admin_id)
+            raw_import = _in_process("raw-import", str(raw_db), file, admin_id)
+            print(_line("import", rows, ours, raw_import), flush=True)
             out = folder / "export.csv"
-            ours = _in_process("export", ours_db, out, admin_id)
-            raw = _in_process("raw-export", ours_db, out, admin_id)
-            print(_line("export", rows, ours, raw), flush=True)
+            ours = _in_process("export", _sqlite_url(ours_db), out, admin_id)
+            raw_export = _in_process("raw-export", str(ours_db), out, admin_id)
+            print(_line("export", rows, ours, raw_export), flush=True)
+            if postgres:
+                with _postgres_database(postgres) as url:
+                    admin_id = asyncio.run(_prepare(url, rows))
+                    ours = _in_process("import", url, file, admin_id)
+                    print(_line("import, PostgreSQL", rows, ours, raw_import), flush=True)
+                    ours = _in_process("export", url, out, admin_id)
+                    print(_line("export, PostgreSQL", rows, ours, raw_export), flush=True)
 
 
 def _arguments(argv: list[str]) -> Any:
     if argv[:1] == ["--measure"]:
-        kind, db, file, admin_id = argv[1:5]
-        _measure(kind, Path(db), Path(file), int(admin_id))
+        kind, target, file, admin_id = argv[1:5]
+        _measure(kind, target, Path(file), int(admin_id))
         return None
     main([int(size) for size in argv] or [20_000, 1_000_000])
     return None
