@@ -43,9 +43,8 @@ PREFLIGHT_HEADERS = ("x-requested-with", "apollo-require-preflight", "graphql-pr
 
 def _unpreflighted_multipart(request: Request) -> Response | None:
     """A 400 for a multipart request without a non-simple header; None for any other."""
-    if request.method != "POST" or not request.headers.get("content-type", "").startswith(
-        "multipart/form-data"
-    ):
+    content_type = request.headers.get("content-type", "").strip().lower()
+    if request.method != "POST" or not content_type.startswith("multipart/"):
         return None
     if any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
         return None

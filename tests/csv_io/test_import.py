@@ -278,7 +278,22 @@ async def test_multipart_without_a_preflight_header_is_refused(
     # A cross-site form can post multipart/form-data but cannot add custom headers
     response = await upload(graphql, world.token("admin"), GOOD, headers={})
     assert response.status_code == 400
+    assert "X-Requested-With" in response.json()["errors"][0]["message"]
+    # Nor does an empty one count
+    response = await upload(graphql, world.token("admin"), GOOD, headers={"X-Requested-With": ""})
+    assert response.status_code == 400
     assert await _credentials(graphql, world) == []
+
+
+@pytest.mark.parametrize(
+    "header", ["X-Requested-With", "Apollo-Require-Preflight", "GraphQL-Preflight"]
+)
+async def test_any_preflight_header_lets_an_upload_through(
+    graphql: GraphQLClient, world: World, first_aid: str, header: str
+) -> None:
+    response = await upload(graphql, world.token("admin"), GOOD, headers={header: "1"})
+    assert response.status_code == 200
+    assert response.json()["data"]["importCredentials"]["job"]["createdCount"] == 2
 
 
 async def test_the_job_is_readable_by_its_starter_only(
