@@ -49,10 +49,16 @@ async def resolve_import(
 
 
 async def resolve_job(info: Info[RequestContext, None], job_id: int | None) -> ImportJob | None:
+    """The job as its row has it, with the progress of its last batch when it runs in
+    this process."""
     if job_id is None:
         return None
     async with info.context.read() as session:
-        return await get_job(session, info.context.require_viewer(), job_id)
+        job = await get_job(session, info.context.require_viewer(), job_id)
+    if job is None or job.status is not ImportStatus.RUNNING:
+        return job
+    report = _runner(info).latest(job.id)
+    return _with_progress(job, report) if report is not None else job
 
 
 async def resolve_results(

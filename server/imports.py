@@ -106,6 +106,12 @@ class ImportRunner:
         async with running.changed:
             running.changed.notify_all()
 
+    def latest(self, job_id: int) -> JobReport | None:
+        """The report of a job running in this process after its last batch, if any: its
+        row lags (on SQLite an all-or-nothing import cannot write it until the end)."""
+        running = self._running.get(job_id)
+        return running.report if running is not None and not running.done else None
+
     async def watch(self, job_id: int) -> AsyncIterator[JobReport | None]:
         """Each change of a job running in this process (None: not running here); ends
         when the job ends."""
