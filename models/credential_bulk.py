@@ -87,29 +87,23 @@ async def reserve_ids(connection: AsyncConnection, table: Table, count: int) -> 
 async def insert_many(
     connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]
 ) -> None:
-    """INSERT of many rows with the same keys, past SQLAlchemy's per-row parameter
-    handling (a third of an import's time on SQLite): each column's values go through its
-    bind processor once per distinct value (a batch repeats one timestamp in five columns
-    a row). SQLite: the driver's executemany. PostgreSQL: COPY, in the same transaction
-    (an executemany waits on the server for every row)."""
+    """INSERT of many rows with the same keys. On SQLite, straight to the driver's
+    executemany with each distinct value bound once per batch (a batch repeats the same
+    timestamp in five columns a row): SQLAlchemy's per-row parameter handling was a third
+    of an import's time. Elsewhere, a Core executemany."""
     if not rows:
         return
-    names = list(rows[0])
-    compiled = insert(table).compile(dialect=connection.dialect, column_keys=names)
+    if connection.dialect.name != "sqlite":
+        await connection.execute(insert(table), rows)
+        return
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(rows[0]))
     processors: dict[str, Callable[[Any], Any]] = compiled._bind_processors  # type: ignore[assignment]
-    order = list(compiled.positiontup or names)
     columns = []
-    for name in order:
+    for name in compiled.positiontup or []:
         values = [row[name] for row in rows]
         processor = processors.get(name)
         columns.append(values if processor is None else _bound(values, processor))
     parameters = list(zip(*columns, strict=True))
-    if connection.dialect.name == "postgresql":
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            table.name, records=parameters, columns=order
-        )
-        return
     await connection.exec_driver_sql(compiled.string, parameters)
 
 
