@@ -12,6 +12,7 @@ from models.credential import ApprovalStatus, Credential, CredentialVersion
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, FieldRule
 from models.event import CredentialEvent, CredentialEventKind
+from models.import_job import ImportJob, ImportRowResult
 from models.job_role import JobRole, JobRoleMember, JobRoleRequirement, JobRoleRequirementType
 from models.media import CredentialMedia, MediaAccess
 from models.notification import Notification, NotificationKind, NotificationSettings
@@ -40,6 +41,8 @@ __all__ = [
     "CredentialVersion",
     "ExpiryReminder",
     "FieldRule",
+    "ImportJob",
+    "ImportRowResult",
     "JobRole",
     "JobRoleMember",
     "JobRoleRequirement",

@@ -72,6 +72,8 @@ class Credential(TenantOwned, Base):
     )
     holder_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     latest_version_number: Mapped[int] = mapped_column(default=1)
+    # The credential's id in the organization's own register, kept from a CSV import.
+    external_id: Mapped[str | None] = mapped_column(String(100))
     revision: Mapped[int] = mapped_column(default=1)
     archived_at: Mapped[datetime | None]
     archived_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

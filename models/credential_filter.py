@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -55,6 +55,12 @@ class ExpiryWindow:
 
     on: date
     soon_until: date
+
+    @classmethod
+    def starting(cls, day: date, expiring_soon_days: int) -> ExpiryWindow:
+        """The window of an organization's setting; the calendar ends: past it, it stops."""
+        days_left = (date.max - day).days
+        return cls(on=day, soon_until=day + timedelta(days=min(expiring_soon_days, days_left)))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ other, so a cursor read under another order is refused rather than misread.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from strawberry import Info
 
@@ -31,11 +31,8 @@ MAX_SEARCH_LENGTH = 200
 
 async def expiry_window(context: RequestContext, on: date | None) -> ExpiryWindow:
     """The day statuses are judged on (default today) and the organization's window."""
-    day = on or context.today()
     settings = await context.loaders.credentials.settings()
-    days_left = (date.max - day).days  # the calendar ends: a window past it stops there
-    soon = timedelta(days=min(settings.expiring_soon_days, days_left))
-    return ExpiryWindow(on=day, soon_until=day + soon)
+    return ExpiryWindow.starting(on or context.today(), settings.expiring_soon_days)
 
 
 def check_filter(credential_filter: CredentialFilter) -> None:

@@ -19,8 +19,9 @@ from strawberry.types import ExecutionContext
 from schema.credential_mutations import CredentialMutations
 from schema.credential_settings import CredentialSettingsMutations
 from schema.credential_type import CredentialTypeMutations
+from schema.csv_io import CsvMutations, ImportSubscriptions
 from schema.errors import MaskUnexpectedErrors
-from schema.events import Subscription
+from schema.events import Subscription as EventSubscriptions
 from schema.introspection import IntrospectionPolicy
 from schema.job_role_mutations import JobRoleMutations
 from schema.limits import DEFAULT_LIMITS, QueryLimits, limit_extensions
@@ -37,7 +38,13 @@ class Mutation(
     CredentialSettingsMutations,
     NotificationMutations,
     JobRoleMutations,
+    CsvMutations,
 ):
+    pass
+
+
+@strawberry.type
+class Subscription(EventSubscriptions, ImportSubscriptions):
     pass
 
 

@@ -7,8 +7,8 @@ from typing import Any
 from strawberry import Info
 from strawberry.permission import BasePermission
 
-from models.permission import Permission
 from resolvers.context import RequestContext
+from services.credentials import policy
 
 
 class IsSelfOrUsersManager(BasePermission):
@@ -21,4 +21,4 @@ class IsSelfOrUsersManager(BasePermission):
         viewer = info.context.viewer
         if viewer is None:
             return False
-        return bool(source.id == viewer.user_id or viewer.has(Permission.USERS_MANAGE))
+        return policy.can_see_email(viewer, source.id)

@@ -13,6 +13,7 @@ from resolvers.user import resolve_me, resolve_users_page
 from schema.company import CompanyType
 from schema.credential_overview import CredentialOverviewQueries
 from schema.credential_queries import CredentialQueries
+from schema.csv_io import CsvQueries
 from schema.events import EventQueries
 from schema.job_role_queries import JobRoleQueries
 from schema.media import MediaQueries
@@ -27,6 +28,7 @@ from schema.user import UserFilterInput, UserType
 class Query(
     CredentialQueries,
     CredentialOverviewQueries,
+    CsvQueries,
     EventQueries,
     JobRoleQueries,
     MediaQueries,

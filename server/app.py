@@ -19,8 +19,10 @@ from models.locks import hold_setup_lock
 from models.tenancy import unscoped
 from schema import build_schema
 from schema.limits import QueryLimits
+from server.csv_routes import csv_endpoints
 from server.database import Database
 from server.graphql_view import GraphQLEndpoint
+from server.imports import ImportRunner
 from server.media_download import MediaDownload
 from server.media_store import create_media_store
 from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -104,6 +106,8 @@ def create_app(
     endpoint = GraphQLEndpoint(
         schema, database, settings, clock, metrics, rate_limiter, realtime.hub, media_store
     )
+    imports = ImportRunner(database, clock, metrics=metrics)
+    csv_template, csv_export = csv_endpoints(database, schema, clock)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -112,6 +116,7 @@ def create_app(
             realtime.start()
             yield
         finally:
+            await imports.stop()
             await realtime.stop()
             if rate_limiter is not None:
                 await rate_limiter.close()
@@ -144,6 +149,8 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_page),
+            Route("/credentials/template.csv", csv_template),
+            Route("/credentials/export.csv", csv_export),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
@@ -157,4 +164,5 @@ def create_app(
     app.state.rate_limiter = rate_limiter
     app.state.settings = settings
     app.state.media_store = media_store
+    app.state.imports = imports
     return app

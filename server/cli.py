@@ -259,6 +259,26 @@ def _backup(args: argparse.Namespace, settings: Settings) -> None:
     _emit({"backup": str(target), "bytes": target.stat().st_size})
 
 
+def _import_csv(args: argparse.Namespace, settings: Settings) -> None:
+    from server.csv_cli import ProgressBar, import_file
+
+    async def run(database: Database) -> dict[str, Any]:
+        await _require_migrated(database)
+        return await import_file(database, args, None if args.quiet else ProgressBar(sys.stderr))
+
+    _emit(_on_database(settings, run))
+
+
+def _export_csv(args: argparse.Namespace, settings: Settings) -> None:
+    from server.csv_cli import export_file
+
+    async def run(database: Database) -> int:
+        await _require_migrated(database)
+        return await export_file(database, args, args.filter)
+
+    _on_database(settings, run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m server",
@@ -350,6 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("--org", type=int, required=True, help="organization id")
     revoke.add_argument("token_id", type=int)
     revoke.set_defaults(run=_revoke_token_everywhere)
+
+    from server.csv_cli import add_commands
+
+    add_commands(commands, _import_csv, _export_csv)
     return parser
 
 

@@ -90,6 +90,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.import_jobs = Counter(
+            "credential_import_jobs_total",
+            "CSV import jobs by how they ended (dry runs included): succeeded, failed, error.",
+            ["outcome", "dry_run"],
+            registry=self.registry,
+        )
+        self.import_rows = Counter(
+            "credential_import_rows_total",
+            "CSV import rows read by ended jobs, by result.",
+            ["result"],
+            registry=self.registry,
+        )
+
     def operation_label(self, name: str | None) -> str:
         if not name:
             return "anonymous"

@@ -10,8 +10,13 @@ from starlette.types import Message, Receive
 
 # Any one of these, non-empty, makes the request "non-simple": a browser sends it across
 # sites only after a CORS preflight this service never grants. The first is ours; the
-# Apollo ones are what existing upload clients already send.
-PREFLIGHT_HEADERS = ("graphql-require-preflight", "apollo-require-preflight")
+# others are what existing upload clients already send.
+PREFLIGHT_HEADERS = (
+    "graphql-require-preflight",
+    "apollo-require-preflight",
+    "graphql-preflight",
+    "x-requested-with",
+)
 PREFLIGHT_HEADER = "GraphQL-Require-Preflight"
 
 
@@ -35,7 +40,8 @@ def csrf_refusal() -> Response:
         400,
         "CSRF_HEADER_REQUIRED",
         f"Multipart requests need the header '{PREFLIGHT_HEADER}: 1' (or "
-        "'Apollo-Require-Preflight'): without it a form on another site could send one.",
+        "'Apollo-Require-Preflight', 'GraphQL-Preflight' or 'X-Requested-With'): without "
+        "one a form on another site could send the request.",
     )
 
 

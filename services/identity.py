@@ -244,7 +244,7 @@ async def find_viewer(
     if row is None:
         return None
     api_token, user, permission_set = row
-    viewer = await _viewer(session, api_token, user, permission_set)
+    viewer = await _viewer(session, user, permission_set, api_token.id)
     last_used = api_token.last_used_at
     stale = last_used is None or now - last_used >= LAST_USED_RESOLUTION
     return viewer, stale
@@ -256,11 +256,12 @@ async def find_viewer_by_token_id(session: AsyncSession, token_id: int) -> Viewe
     row = (await session.execute(select_live_token_by_id(token_id))).first()
     if row is None:
         return None
-    return await _viewer(session, *row)
+    api_token, user, permission_set = row
+    return await _viewer(session, user, permission_set, api_token.id)
 
 
 async def _viewer(
-    session: AsyncSession, api_token: ApiToken, user: User, permission_set: PermissionSet | None
+    session: AsyncSession, user: User, permission_set: PermissionSet | None, token_id: int
 ) -> Viewer:
     managed: set[int] = set()
     contact_of: set[int] = set()
@@ -269,12 +270,26 @@ async def _viewer(
     return Viewer(
         user_id=user.id,
         organization_id=user.organization_id,
-        token_id=api_token.id,
+        token_id=token_id,
         permissions=permission_set.granted() if permission_set else frozenset(),
         company_id=user.company_id,
         managed_company_ids=frozenset(managed),
         key_contact_company_ids=frozenset(contact_of),
     )
+
+
+async def viewer_of_user(session: AsyncSession, user_id: int) -> Viewer:
+    """The viewer an operator acts as on the command line (no token: token id 0); the
+    user must exist and be active. `session` is unscoped."""
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise DomainError(IdentityErrorCode.NOT_FOUND, f"no active user {user_id}", "user")
+    permission_set = (
+        await session.get(PermissionSet, user.permission_set_id)
+        if user.permission_set_id is not None
+        else None
+    )
+    return await _viewer(session, user, permission_set, 0)
 
 
 async def record_token_use(session: AsyncSession, token_id: int, now: datetime) -> None:

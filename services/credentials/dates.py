@@ -54,10 +54,15 @@ def expiry_status(
     """The status of one version's dates as of `on`; None without a version."""
     if version is None:
         return None
-    if version.expiry_date is None:
+    return expiry_status_of(version.expiry_date, on, expiring_soon_days)
+
+
+def expiry_status_of(expiry_date: date | None, on: date, expiring_soon_days: int) -> ExpiryStatus:
+    """The status of an expiry date as of `on` (valid through the expiry date itself)."""
+    if expiry_date is None:
         return ExpiryStatus.NO_EXPIRY
-    if on > version.expiry_date:
+    if on > expiry_date:
         return ExpiryStatus.EXPIRED
-    if version.expiry_date - on <= timedelta(days=expiring_soon_days):
+    if expiry_date - on <= timedelta(days=expiring_soon_days):
         return ExpiryStatus.EXPIRING_SOON
     return ExpiryStatus.VALID

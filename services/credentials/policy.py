@@ -110,3 +110,20 @@ def can_define_job_roles(viewer: Viewer) -> bool:
 def can_assign_job_roles(viewer: Viewer) -> bool:
     """Who holds which role: user managers and credential managers."""
     return viewer.has(Permission.USERS_MANAGE) or viewer.has(Permission.CREDENTIALS_MANAGE)
+
+
+def can_import(viewer: Viewer) -> bool:
+    """Loading credentials from CSV: "Platform management: Users" for anyone, "Companies:
+    Manage" for their companies' workers (each row's holder is checked with
+    `can_manage_holder`)."""
+    return viewer.has(Permission.USERS_MANAGE) or viewer.has(Permission.COMPANIES_MANAGE)
+
+
+def can_approve_on_import(viewer: Viewer) -> bool:
+    """approveAll: reviewers only (each row still follows `can_review`)."""
+    return viewer.has(Permission.CREDENTIALS_MANAGE)
+
+
+def can_see_email(viewer: Viewer, user_id: int) -> bool:
+    """A user's email: the user themselves and "Platform management: Users"."""
+    return viewer.user_id == user_id or viewer.has(Permission.USERS_MANAGE)

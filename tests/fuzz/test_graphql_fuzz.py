@@ -66,6 +66,12 @@ from tests.fuzz.seeding import NOW, Seeded, seed_template
 
 GeneratedCase: TypeAlias = Case[Any]  # of any API operation of the schema
 
+# An Upload travels as a part of a multipart request, never as a literal of a JSON
+# document: a literal in its place must be refused as invalid, never crash the server.
+schemathesis.graphql.scalar(
+    "Upload", st.builds(graphql.StringValueNode, value=st.text(max_size=20))
+)
+
 FUZZ_EXAMPLES_DEFAULT = 550
 TOTAL_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", FUZZ_EXAMPLES_DEFAULT))
 
