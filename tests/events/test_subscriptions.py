@@ -305,8 +305,16 @@ async def test_delivering_an_event_costs_the_same_statements_for_1_or_6_subscrib
     one = await _statements_to_deliver_to(settings, world, 1)
     six = await _statements_to_deliver_to(settings, world, 6)
 
-    # The same reads (the approval's own, the hub's one of the event and what it speaks
-    # of); writes differ only by the token bookkeeping of a first use.
-    reads_one = collections.Counter(s for s in one if s.startswith("SELECT"))
-    reads_six = collections.Counter(s for s in six if s.startswith("SELECT"))
+    # The same reads: the approval's own, and the hub's one of what the event speaks of.
+    # How often the hub looks at the log follows the signals (the commit's own and the
+    # broker's echo may or may not arrive together), not the subscribers: left out. Writes
+    # differ only by the token bookkeeping of a first use.
+    def reads(statements: list[str]) -> collections.Counter[str]:
+        return collections.Counter(
+            s
+            for s in statements
+            if s.startswith("SELECT") and not s.startswith("SELECT credential_events.")
+        )
+
+    reads_one, reads_six = reads(one), reads(six)
     assert reads_six == reads_one, (reads_six - reads_one, reads_one - reads_six)
