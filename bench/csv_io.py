@@ -41,10 +41,10 @@ from sqlalchemy import insert
 from models.credential_type import CredentialType, FieldRule
 from models.tenancy import unscoped
 from models.user import User
-from resolvers.visibility import search_scope
 from server.database import Database
 from server.migrations import upgrade_to_head
 from services import identity
+from services.visibility import search_scope
 
 TYPES = 20
 HEADER = "Holder email,Credential type,Issue date,Expiry date,Credential number\n"

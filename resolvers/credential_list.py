@@ -23,8 +23,8 @@ from models.credential_queries import (
 from resolvers.context import RequestContext
 from resolvers.errors import BadInputError
 from resolvers.pagination import Page, PageRequest, decode_cursor, encode_cursor
-from resolvers.visibility import search_scope, users_visible_to
 from services.text import has_control_characters
+from services.visibility import search_scope, users_visible_to
 
 MAX_SEARCH_LENGTH = 200
 

@@ -32,11 +32,11 @@ from models.media import (
 )
 from models.tenancy import scoped_to
 from models.user import select_users_by_id
-from resolvers.visibility import users_visible_to
 from server.database import Database
 from services.credentials.policy import can_see_details
 from services.credentials.settings import load_settings
 from services.viewer import Viewer
+from services.visibility import users_visible_to
 
 
 class CredentialLoaders:

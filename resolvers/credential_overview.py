@@ -14,7 +14,7 @@ from models.credential_overview import COUNT_COLUMNS, select_overview
 from models.credential_type import CredentialType
 from resolvers.context import RequestContext
 from resolvers.credential_list import check_filter, expiry_window
-from resolvers.visibility import search_scope, users_visible_to
+from services.visibility import search_scope, users_visible_to
 
 
 @dataclass

@@ -10,8 +10,8 @@ from strawberry import Info
 from models.job_role import JobRole, select_company_memberships, select_job_roles, select_members
 from resolvers.context import RequestContext
 from resolvers.credential_list import expiry_window
-from resolvers.visibility import users_visible_to
 from services.job_roles.compliance import UserCompliance, Window, compliance_of
+from services.visibility import users_visible_to
 
 
 async def resolve_job_roles(info: Info[RequestContext, None]) -> list[JobRole]:

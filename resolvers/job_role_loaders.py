@@ -17,10 +17,10 @@ from models.job_role import (
     select_roles_of_users,
 )
 from models.tenancy import scoped_to
-from resolvers.visibility import users_visible_to
 from server.database import Database
 from services.job_roles.compliance import Group, load_groups
 from services.viewer import Viewer
+from services.visibility import users_visible_to
 
 
 class JobRoleLoaders:

@@ -19,9 +19,9 @@ from models.user import (
 )
 from resolvers.credential_loaders import CredentialLoaders
 from resolvers.job_role_loaders import JobRoleLoaders
-from resolvers.visibility import users_visible_to
 from server.database import Database
 from services.viewer import Viewer
+from services.visibility import users_visible_to
 
 
 class Loaders:

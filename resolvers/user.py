@@ -13,8 +13,8 @@ from models.user import (
 from resolvers.context import RequestContext
 from resolvers.errors import BadInputError, NotAuthenticatedError
 from resolvers.pagination import Page, check_page_size, decode_cursor
-from resolvers.visibility import users_visible_to
 from services.text import has_control_characters
+from services.visibility import users_visible_to
 
 
 async def resolve_me(info: Info[RequestContext, None]) -> User:

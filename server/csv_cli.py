@@ -14,13 +14,13 @@ from typing import Any, TextIO
 from models.base import utcnow
 from models.import_job import ErrorPolicy
 from models.tenancy import scoped_to, unscoped
-from resolvers.visibility import search_scope
 from server.database import Database
 from server.settings import Settings, SettingsError
 from services import identity
 from services.csv_io.engine import ImportOptions, run_import
 from services.csv_io.export import export_csv
 from services.csv_io.jobs import JobReport, start_job
+from services.visibility import search_scope
 
 _BAR_WIDTH = 30
 Command = Callable[[argparse.Namespace, Settings], None]

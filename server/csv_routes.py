@@ -10,12 +10,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from strawberry import Schema
 
 from models.tenancy import scoped_to
-from resolvers.visibility import search_scope
 from schema.csv_io import credential_filter_from_json
 from server.auth import authenticate
 from server.database import Database
 from services.csv_io.export import export_csv, template_csv
 from services.tokens import parse_bearer
+from services.visibility import search_scope
 
 CSV_TYPE = "text/csv; charset=utf-8"
 

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.credential_export import select_export_rows
 from models.credential_filter import CredentialFilter, ExpiryWindow, SearchScope
-from models.user import user_visibility
 from services.credentials import policy
 from services.credentials.settings import load_settings
 from services.csv_io.columns import EXPORT_COLUMNS, NO, YES, neutralize, template_rows
 from services.csv_io.rows import HolderRef
 from services.viewer import Viewer
+from services.visibility import users_visible_to
 
 _ROWS_PER_CHUNK = 1_000
 _FETCH_SIZE = 5_000
@@ -48,7 +48,7 @@ async def export_csv(
     Credential numbers follow the API's rule: blank where the viewer may not see them."""
     settings = await load_settings(session, viewer.organization_id)
     window = ExpiryWindow.starting(today, settings.expiring_soon_days)
-    visible = user_visibility(viewer.user_id, viewer.sees_all_users, viewer.overseen_company_ids)
+    visible = users_visible_to(viewer)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([spec.title for spec in EXPORT_COLUMNS])

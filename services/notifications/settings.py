@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.notification import NotificationSettings, select_notification_settings
 from models.permission import Permission
-from models.user import User, select_users_by_id, user_visibility
+from models.user import User, select_users_by_id
 from services.errors import DomainError
 from services.notifications.errors import NotificationErrorCode
 from services.viewer import Viewer
+from services.visibility import users_visible_to
 
 MAX_LEAD_DAYS = 365
 MAX_LEAD_TIMES = 10
@@ -25,7 +26,7 @@ def can_manage_notifications(viewer: Viewer, user_id: int) -> bool:
 
 
 async def _user_for(session: AsyncSession, viewer: Viewer, user_id: int) -> User:
-    visible = user_visibility(viewer.user_id, viewer.sees_all_users, viewer.overseen_company_ids)
+    visible = users_visible_to(viewer)
     user = await session.scalar(select_users_by_id(visible, [user_id]))
     if user is None:
         raise DomainError(NotificationErrorCode.NOT_FOUND, "User doesn't exist.", "userId")
