@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,16 @@ PROTOCOL = Subprotocol("graphql-transport-ws")
 ARRIVAL_TIMEOUT_S = 10.0
 
 
+async def until(condition: Callable[[], Awaitable[bool]]) -> None:
+    """Polls a state until it holds (failing after ARRIVAL_TIMEOUT_S): it waits for
+    something to happen, never for time to pass."""
+    async with asyncio.timeout(ARRIVAL_TIMEOUT_S):
+        while True:
+            if await condition():
+                return
+            await asyncio.sleep(0.01)  # the pause between polls
+
+
 @asynccontextmanager
 async def live_app(
     settings: Settings, clock: Callable[[], datetime]
@@ -37,12 +47,14 @@ async def live_app(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(ARRIVAL_TIMEOUT_S):
+
+    async def serving() -> bool:
+        if task.done():
+            task.result()  # start-up failed: say why
         # Started, with its event bus subscribed: a signal published from now on arrives.
-        while not (server.started and app.state.realtime.bus.connected):
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)  # polls for start-up, does not wait for time to pass
+        return bool(server.started and app.state.realtime.bus.connected)
+
+    await until(serving)
     try:
         yield app, f"127.0.0.1:{port}"
     finally:
@@ -58,11 +70,11 @@ async def until_live(address: str, subscriptions: int) -> None:
         "graphql_subscriptions_replaying 0.0",
     }
     async with httpx.AsyncClient(base_url=f"http://{address}") as http:
-        async with asyncio.timeout(ARRIVAL_TIMEOUT_S):
-            while True:
-                if wanted <= set((await http.get("/metrics")).text.splitlines()):
-                    return
-                await asyncio.sleep(0.01)  # polls for a state, does not wait for time to pass
+
+        async def live() -> bool:
+            return wanted <= set((await http.get("/metrics")).text.splitlines())
+
+        await until(live)
 
 
 @asynccontextmanager

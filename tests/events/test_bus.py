@@ -4,7 +4,6 @@ after which the reader is told to catch up from the log."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ import pytest
 
 from server.broker import EventBus
 from tests import backends
-from tests.events.live import ARRIVAL_TIMEOUT_S
+from tests.events.live import until
 from tests.services import PrivateRedis, private_redis
 
 
@@ -34,11 +33,10 @@ class Heard:
         self.connections += 1
 
     async def until(self, done: Callable[[], bool]) -> None:
-        async with asyncio.timeout(ARRIVAL_TIMEOUT_S):
-            while True:
-                if done():
-                    return
-                await asyncio.sleep(0.01)  # polls for a state, does not wait for time to pass
+        async def holds() -> bool:
+            return done()
+
+        await until(holds)
 
 
 @asynccontextmanager
