@@ -3,7 +3,8 @@ cursor first, then live ones, without a gap or a duplicate between the two."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
+from contextlib import aclosing
 from dataclasses import replace
 from datetime import timedelta
 
@@ -85,17 +86,14 @@ async def stream_events(
             checked_at = context.now()
         return subscription.filter.accepts(snapshot)
 
-    try:
+    async def in_order() -> AsyncGenerator[EventSnapshot, None]:
+        """The log from the start position until it has nothing newer, then the queue:
+        whatever commits meanwhile is in both, and skipped in the queue once sent."""
         position = start if start is not None else subscription.started_after
         while True:
-            # From the log, until it has nothing newer: whatever commits from now on
-            # is in the subscription's queue too, and skipped there if already sent.
             async for snapshot in _replay(hub, subscription, position):
                 position = snapshot.id
-                if await deliverable(snapshot):
-                    _prime(info, snapshot)
-                    delivered = event_cursor(snapshot.id)
-                    yield snapshot
+                yield snapshot
             if not subscription.overflowed:
                 break
             subscription.forget_overflow()  # fell behind while replaying: read on from the log
@@ -109,14 +107,20 @@ async def stream_events(
                 raise SubscriberTooSlowError(delivered) from None
             except TokenRevoked:
                 raise _revoked() from None
-            if snapshot.id <= position:
-                continue
-            position = snapshot.id
-            if not await deliverable(snapshot):
-                continue
-            _prime(info, snapshot)
-            delivered = event_cursor(snapshot.id)
-            yield snapshot
+            if snapshot.id > position:
+                position = snapshot.id
+                yield snapshot
+
+    try:
+        async with aclosing(in_order()) as candidates:
+            async for snapshot in candidates:
+                if not await deliverable(snapshot):
+                    continue
+                _prime(info, snapshot)
+                if context.metrics is not None:
+                    context.metrics.events_delivered.labels(snapshot.event.kind.value).inc()
+                delivered = event_cursor(snapshot.id)
+                yield snapshot
     finally:
         hub.unsubscribe(subscription)
 
@@ -173,5 +177,3 @@ def _prime(info: Info[RequestContext, None], snapshot: EventSnapshot) -> None:
         loaders.credentials.latest_version_by_credential_id.prime(credential.id, latest)
         for version in snapshot.versions:
             loaders.credentials.version_by_id.prime(version.id, version)
-    if context.metrics is not None:
-        context.metrics.events_delivered.labels(snapshot.event.kind.value).inc()

@@ -60,7 +60,6 @@ class EventBus:
         self._broadcast: Broadcast | None = None
         self._task = BackgroundTask("event-bus", self._supervise)
         self._publishing: set[asyncio.Task[None]] = set()
-        self.reconnections = 0
         self.heartbeats_heard = 0
 
     @property
@@ -118,7 +117,6 @@ class EventBus:
             finally:
                 self._broadcast = None
                 await _close_quietly(broadcast)
-            self.reconnections += 1
             await asyncio.sleep(delay)  # backoff between reconnection attempts
             delay = min(delay * 2, _LAST_RETRY_S)
 
