@@ -14,7 +14,7 @@ import pytest
 from server.broker import EventBus
 from tests import backends
 from tests.events.live import until
-from tests.services import PrivateRedis, private_redis
+from tests.services import private_redis
 
 
 @dataclass
@@ -88,15 +88,3 @@ async def test_after_redis_comes_back_the_bus_reconnects_and_asks_for_a_catch_up
             await heard.until(lambda: heard.connections == 2)
             bus.publish_soon(7)
             await heard.until(lambda: 7 in heard.signals)
-
-
-def test_private_redis_restarts_on_its_port() -> None:
-    redis = PrivateRedis()
-    redis.start()
-    port = redis.port
-    redis.kill()
-    redis.start()
-    try:
-        assert redis.port == port
-    finally:
-        redis.kill()
