@@ -1,32 +1,27 @@
-"""The counts a dashboard shows above the list, by one aggregate statement."""
+"""The counts a dashboard shows above the list, by one aggregate statement.
+
+It reads each credential's summary (models.credential: its latest version's status and
+the expiry date that counts from some day on, kept by triggers) instead of its versions:
+one pass over the credentials, holders looked up by key. Only credentials whose summary
+does not tell for the day (several approved versions, a day before the latest approved
+one was issued) have their versions ranked, one subquery each.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
-from models.credential import ApprovalStatus, Credential, ExpiryStatus
+from models.credential import ApprovalStatus, Credential
 from models.credential_filter import (
     LATEST,
     ArchivedFilter,
     ExpiryWindow,
-    counting_expiry_codes,
-    expiry_status_of_code,
-    listed,
+    counted_expiry_status,
 )
 from models.user import User
-
-# Column names of each row of select_overview, after type_id and company_id.
-COUNT_COLUMNS = (
-    "total",
-    "pending_approval",
-    "valid",
-    "expiring_soon",
-    "expired",
-    "no_expiry",
-    "archived",
-)
 
 
 def select_overview(
@@ -34,49 +29,49 @@ def select_overview(
     conditions: Sequence[ColumnElement[bool]],
     archived: ArchivedFilter,
     window: ExpiryWindow,
-) -> Select[int, int | None, int, int, int, int, int, int, int]:
-    """One row per (type, holder's company) with the counts of COUNT_COLUMNS.
+    *,
+    join_latest_version: bool = False,
+) -> Select[Any]:
+    """Rows of (type_id, company_id, is_archived, is_pending, expiry_status, credentials):
+    how many credentials have each combination. Few rows (types x companies x a handful),
+    summed by the caller; grouping by the status rather than summing a condition per
+    status computes it once per credential.
 
     `conditions` are the filter's except the archived one: `archived` decides which rows
-    the status counts include, while the archived count is of every archived credential
-    that matches the rest of the filter ("12 more archived")."""
-    counting = counting_expiry_codes(window.on)
-    rows = (
-        listed(
-            Credential.type_id.label("type_id"),
-            User.company_id.label("company_id"),
-            case((Credential.archived_at.is_(None), 0), else_=1).label("is_archived"),
-            LATEST.approval_status.label("approval_status"),
-            expiry_status_of_code(counting.c.code, window).label("expiry_status"),
-        )
-        .join(counting, counting.c.credential_id == Credential.id)
-        .where(holder_visibility, *conditions)
-        .subquery("overview_rows")
-    )
-    is_archived = rows.c.is_archived == 1
-    included: ColumnElement[bool] = {
+    the status counts include (the caller's business), while the archived count is of
+    every archived credential matching the rest of the filter ("12 more archived"); the
+    status of an archived row is left out unless they are included.
+    `join_latest_version` when a condition names LATEST."""
+    is_archived = Credential.archived_at.is_not(None)
+    status_wanted = {
         ArchivedFilter.EXCLUDE: ~is_archived,
         ArchivedFilter.ONLY: is_archived,
-        ArchivedFilter.INCLUDE: true(),
+        ArchivedFilter.INCLUDE: None,
     }[archived]
-
-    def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    def status(value: ExpiryStatus) -> ColumnElement[bool]:
-        return and_(included, rows.c.expiry_status == value.value)
-
-    statement = select(
-        rows.c.type_id,
-        rows.c.company_id,
-        count_where(included).label("total"),
-        count_where(and_(included, rows.c.approval_status == ApprovalStatus.PENDING)).label(
-            "pending_approval"
+    status = counted_expiry_status(window)
+    rows = select(
+        Credential.type_id.label("type_id"),
+        User.company_id.label("company_id"),
+        case((is_archived, 1), else_=0).label("is_archived"),
+        case((Credential.latest_approval_status == ApprovalStatus.PENDING, 1), else_=0).label(
+            "is_pending"
         ),
-        count_where(status(ExpiryStatus.VALID)).label("valid"),
-        count_where(status(ExpiryStatus.EXPIRING_SOON)).label("expiring_soon"),
-        count_where(status(ExpiryStatus.EXPIRED)).label("expired"),
-        count_where(status(ExpiryStatus.NO_EXPIRY)).label("no_expiry"),
-        count_where(is_archived).label("archived"),
-    ).group_by(rows.c.type_id, rows.c.company_id)
-    return statement
+        (status if status_wanted is None else case((status_wanted, status))).label("expiry_status"),
+    ).join(User, User.id == Credential.holder_id)
+    if join_latest_version:
+        rows = rows.join(
+            LATEST,
+            and_(
+                LATEST.credential_id == Credential.id,
+                LATEST.number == Credential.latest_version_number,
+            ),
+        )
+    listed = rows.where(holder_visibility, *conditions).subquery("overview_rows")
+    keys = (
+        listed.c.type_id,
+        listed.c.company_id,
+        listed.c.is_archived,
+        listed.c.is_pending,
+        listed.c.expiry_status,
+    )
+    return select(*keys, func.count().label("credentials")).group_by(*keys)

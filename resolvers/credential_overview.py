@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
+from typing import Any
 
 from strawberry import Info
 
 from models.company import Company
+from models.credential import ExpiryStatus
 from models.credential_filter import CredentialFilter
-from models.credential_overview import COUNT_COLUMNS, select_overview
+from models.credential_overview import select_overview
 from models.credential_type import CredentialType
 from resolvers.context import RequestContext
 from resolvers.credential_list import check_filter, expiry_window
@@ -27,12 +30,36 @@ class Counts:
     no_expiry: int = 0
     archived: int = 0
 
-    def add(self, values: dict[str, int]) -> None:
-        for name in COUNT_COLUMNS:
-            setattr(self, name, getattr(self, name) + int(values[name]))
+    def add(self, other: Counts) -> None:
+        for name in _COUNT_NAMES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-assert tuple(f.name for f in fields(Counts)) == COUNT_COLUMNS
+_COUNT_NAMES = tuple(f.name for f in fields(Counts))
+_STATUS_FIELD = {
+    ExpiryStatus.VALID.value: "valid",
+    ExpiryStatus.EXPIRING_SOON.value: "expiring_soon",
+    ExpiryStatus.EXPIRED.value: "expired",
+    ExpiryStatus.NO_EXPIRY.value: "no_expiry",
+}
+
+
+def _counts_of(rows: Iterable[Sequence[Any]]) -> dict[tuple[int, int | None], Counts]:
+    """Counts per (type, company) from select_overview's rows (a status only where the
+    row's credentials are included by the filter's archived setting)."""
+    counts: dict[tuple[int, int | None], Counts] = defaultdict(Counts)
+    for type_id, company_id, is_archived, is_pending, status, n in rows:
+        entry = counts[(type_id, company_id)]
+        if is_archived:
+            entry.archived += n
+        if status is None:  # not included: only the archived count
+            continue
+        entry.total += n
+        if is_pending:
+            entry.pending_approval += n
+        field_name = _STATUS_FIELD[status]
+        setattr(entry, field_name, getattr(entry, field_name) + n)
+    return counts
 
 
 @dataclass
@@ -56,17 +83,17 @@ async def resolve_credential_overview(
         credential_filter.clauses_except_archived(window, search_scope(viewer)),
         credential_filter.archived,
         window,
+        join_latest_version=credential_filter.names_latest_version,
     )
     async with context.read() as session:
-        rows = (await session.execute(statement)).mappings().all()
+        rows = (await session.execute(statement)).all()
     overview = Overview(on_date=window.on, counts=Counts())
     by_type: dict[int, Counts] = defaultdict(Counts)
     by_company: dict[int | None, Counts] = defaultdict(Counts)
-    for row in rows:
-        values = dict(row)
-        overview.counts.add(values)
-        by_type[row["type_id"]].add(values)
-        by_company[row["company_id"]].add(values)
+    for (type_id, company_id), counts in _counts_of(rows).items():
+        overview.counts.add(counts)
+        by_type[type_id].add(counts)
+        by_company[company_id].add(counts)
     loaders = context.loaders
     types = await loaders.credentials.type_by_id.load_many(list(by_type))
     overview.by_type = sorted(
