@@ -179,19 +179,27 @@ def _of_counting_version(
     )
 
 
+# What expiry_status_of gives for each status: its name, unless a caller asks otherwise.
+STATUS_NAMES: dict[ExpiryStatus, Any] = {status: status.value for status in ExpiryStatus}
+
+
 def expiry_status_of(
-    expiry_date: SQLColumnExpression[date | None], window: ExpiryWindow
-) -> ColumnElement[str]:
-    """services.credentials.dates.expiry_status in SQL: the status's name."""
+    expiry_date: SQLColumnExpression[date | None],
+    window: ExpiryWindow,
+    values: dict[ExpiryStatus, Any] = STATUS_NAMES,
+) -> ColumnElement[Any]:
+    """services.credentials.dates.expiry_status in SQL: the status's name (or `values`)."""
     return case(
-        (expiry_date.is_(None), ExpiryStatus.NO_EXPIRY.value),
-        (expiry_date < window.on, ExpiryStatus.EXPIRED.value),
-        (expiry_date <= window.soon_until, ExpiryStatus.EXPIRING_SOON.value),
-        else_=ExpiryStatus.VALID.value,
+        (expiry_date.is_(None), values[ExpiryStatus.NO_EXPIRY]),
+        (expiry_date < window.on, values[ExpiryStatus.EXPIRED]),
+        (expiry_date <= window.soon_until, values[ExpiryStatus.EXPIRING_SOON]),
+        else_=values[ExpiryStatus.VALID],
     )
 
 
-def counted_expiry_status(window: ExpiryWindow) -> ColumnElement[str]:
+def counted_expiry_status(
+    window: ExpiryWindow, values: dict[ExpiryStatus, Any] = STATUS_NAMES
+) -> ColumnElement[Any]:
     """expiry_status_of(counting_expiry_date(...)), read from the credential's summary
     (models.credential) where it tells for the day, and only otherwise from its versions:
     one ranking subquery for those credentials alone."""
@@ -199,10 +207,10 @@ def counted_expiry_status(window: ExpiryWindow) -> ColumnElement[str]:
     return case(
         (
             Credential.counting_from <= window.on,
-            expiry_status_of(Credential.counting_expiry_date, window),
+            expiry_status_of(Credential.counting_expiry_date, window, values),
         ),
         else_=_of_counting_version(
-            version, expiry_status_of(version.expiry_date, window), window.on
+            version, expiry_status_of(version.expiry_date, window, values), window.on
         ),
     )
 

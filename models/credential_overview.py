@@ -1,10 +1,10 @@
-"""The counts a dashboard shows above the list, by one aggregate statement.
+"""The counts a dashboard shows above the list, by two aggregate statements.
 
-It reads each credential's summary (models.credential: its latest version's status and
+They read each credential's summary (models.credential: its latest version's status and
 the expiry date that counts from some day on, kept by triggers) instead of its versions:
-one pass over the credentials, holders looked up by key. Only credentials whose summary
-does not tell for the day (several approved versions, a day before the latest approved
-one was issued) have their versions ranked, one subquery each.
+one pass over an index of the holders' credentials, holders looked up by key. Only
+credentials whose summary does not settle the day (several approved versions, a day
+before the latest approved one was issued) have their versions ranked, one subquery each.
 """
 
 from __future__ import annotations
@@ -14,17 +14,44 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
-from models.credential import ApprovalStatus, Credential
-from models.credential_filter import (
-    LATEST,
-    ArchivedFilter,
-    ExpiryWindow,
-    counted_expiry_status,
-)
+from models.credential import ApprovalStatus, Credential, ExpiryStatus
+from models.credential_filter import LATEST, ArchivedFilter, ExpiryWindow, counted_expiry_status
 from models.user import User
 
+# A small integer per status: grouping by one integer costs SQLite far less than by
+# several text columns, and the statement is a pass over every credential.
+STATUS_CODES: dict[ExpiryStatus, Any] = {
+    ExpiryStatus.VALID: 0,
+    ExpiryStatus.EXPIRING_SOON: 1,
+    ExpiryStatus.EXPIRED: 2,
+    ExpiryStatus.NO_EXPIRY: 3,
+}
+STATUS_OF_CODE = {code: status for status, code in STATUS_CODES.items()}
 
-def select_overview(
+
+def _credentials(
+    columns: Sequence[ColumnElement[Any]],
+    holder_visibility: ColumnElement[bool],
+    conditions: Sequence[ColumnElement[bool]],
+    join_latest_version: bool,
+) -> Select[Any]:
+    statement = (
+        select(Credential.type_id.label("type_id"), User.company_id.label("company_id"), *columns)
+        .join(User, User.id == Credential.holder_id)
+        .where(holder_visibility, *conditions)
+    )
+    if join_latest_version:
+        statement = statement.join(
+            LATEST,
+            and_(
+                LATEST.credential_id == Credential.id,
+                LATEST.number == Credential.latest_version_number,
+            ),
+        )
+    return statement
+
+
+def select_overview_statuses(
     holder_visibility: ColumnElement[bool],
     conditions: Sequence[ColumnElement[bool]],
     archived: ArchivedFilter,
@@ -32,46 +59,37 @@ def select_overview(
     *,
     join_latest_version: bool = False,
 ) -> Select[Any]:
-    """Rows of (type_id, company_id, is_archived, is_pending, expiry_status, credentials):
-    how many credentials have each combination. Few rows (types x companies x a handful),
-    summed by the caller; grouping by the status rather than summing a condition per
-    status computes it once per credential.
+    """Rows of (type_id, company_id, code, credentials): how many of the credentials the
+    filter includes have each status and pending state, code being
+    STATUS_CODES[status] * 2 + (1 if the latest version is pending approval).
 
-    `conditions` are the filter's except the archived one: `archived` decides which rows
-    the status counts include (the caller's business), while the archived count is of
-    every archived credential matching the rest of the filter ("12 more archived"); the
-    status of an archived row is left out unless they are included.
+    `conditions` are the filter's except the archived one, which `archived` states.
     `join_latest_version` when a condition names LATEST."""
-    is_archived = Credential.archived_at.is_not(None)
-    status_wanted = {
-        ArchivedFilter.EXCLUDE: ~is_archived,
-        ArchivedFilter.ONLY: is_archived,
-        ArchivedFilter.INCLUDE: None,
+    pending = case((Credential.latest_approval_status == ApprovalStatus.PENDING, 1), else_=0)
+    code = counted_expiry_status(window, STATUS_CODES) * 2 + pending
+    included = {
+        ArchivedFilter.EXCLUDE: [Credential.archived_at.is_(None)],
+        ArchivedFilter.ONLY: [Credential.archived_at.is_not(None)],
+        ArchivedFilter.INCLUDE: [],
     }[archived]
-    status = counted_expiry_status(window)
-    rows = select(
-        Credential.type_id.label("type_id"),
-        User.company_id.label("company_id"),
-        case((is_archived, 1), else_=0).label("is_archived"),
-        case((Credential.latest_approval_status == ApprovalStatus.PENDING, 1), else_=0).label(
-            "is_pending"
-        ),
-        (status if status_wanted is None else case((status_wanted, status))).label("expiry_status"),
-    ).join(User, User.id == Credential.holder_id)
-    if join_latest_version:
-        rows = rows.join(
-            LATEST,
-            and_(
-                LATEST.credential_id == Credential.id,
-                LATEST.number == Credential.latest_version_number,
-            ),
-        )
-    listed = rows.where(holder_visibility, *conditions).subquery("overview_rows")
-    keys = (
-        listed.c.type_id,
-        listed.c.company_id,
-        listed.c.is_archived,
-        listed.c.is_pending,
-        listed.c.expiry_status,
-    )
+    rows = _credentials(
+        [code.label("code")], holder_visibility, [*conditions, *included], join_latest_version
+    ).subquery("overview_rows")
+    keys = (rows.c.type_id, rows.c.company_id, rows.c.code)
+    return select(*keys, func.count().label("credentials")).group_by(*keys)
+
+
+def select_overview_archived(
+    holder_visibility: ColumnElement[bool],
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    join_latest_version: bool = False,
+) -> Select[Any]:
+    """Rows of (type_id, company_id, credentials): the archived credentials matching the
+    filter's other conditions, whatever its archived setting ("12 more archived")."""
+    archived = Credential.archived_at.is_not(None)
+    rows = _credentials(
+        [], holder_visibility, [*conditions, archived], join_latest_version
+    ).subquery("archived_rows")
+    keys = (rows.c.type_id, rows.c.company_id)
     return select(*keys, func.count().label("credentials")).group_by(*keys)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from strawberry import Info
 
 from models.company import Company
 from models.credential import ExpiryStatus
 from models.credential_filter import CredentialFilter
-from models.credential_overview import select_overview
+from models.credential_overview import (
+    STATUS_OF_CODE,
+    select_overview_archived,
+    select_overview_statuses,
+)
 from models.credential_type import CredentialType
 from resolvers.context import RequestContext
 from resolvers.credential_list import check_filter, expiry_window
@@ -30,36 +32,19 @@ class Counts:
     no_expiry: int = 0
     archived: int = 0
 
-    def add(self, other: Counts) -> None:
-        for name in _COUNT_NAMES:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-_COUNT_NAMES = tuple(f.name for f in fields(Counts))
-_STATUS_FIELD = {
-    ExpiryStatus.VALID.value: "valid",
-    ExpiryStatus.EXPIRING_SOON.value: "expiring_soon",
-    ExpiryStatus.EXPIRED.value: "expired",
-    ExpiryStatus.NO_EXPIRY.value: "no_expiry",
-}
-
-
-def _counts_of(rows: Iterable[Sequence[Any]]) -> dict[tuple[int, int | None], Counts]:
-    """Counts per (type, company) from select_overview's rows (a status only where the
-    row's credentials are included by the filter's archived setting)."""
-    counts: dict[tuple[int, int | None], Counts] = defaultdict(Counts)
-    for type_id, company_id, is_archived, is_pending, status, n in rows:
-        entry = counts[(type_id, company_id)]
-        if is_archived:
-            entry.archived += n
-        if status is None:  # not included: only the archived count
-            continue
-        entry.total += n
-        if is_pending:
-            entry.pending_approval += n
-        field_name = _STATUS_FIELD[status]
-        setattr(entry, field_name, getattr(entry, field_name) + n)
-    return counts
+    def count(self, status: ExpiryStatus, pending: bool, n: int) -> None:
+        """`n` credentials included by the filter, of a status and pending state."""
+        self.total += n
+        if pending:
+            self.pending_approval += n
+        if status is ExpiryStatus.VALID:
+            self.valid += n
+        elif status is ExpiryStatus.EXPIRING_SOON:
+            self.expiring_soon += n
+        elif status is ExpiryStatus.EXPIRED:
+            self.expired += n
+        else:
+            self.no_expiry += n
 
 
 @dataclass
@@ -78,22 +63,26 @@ async def resolve_credential_overview(
     viewer = context.require_viewer()
     check_filter(credential_filter)
     window = await expiry_window(context, on_date)
-    statement = select_overview(
-        users_visible_to(viewer),
-        credential_filter.clauses_except_archived(window, search_scope(viewer)),
-        credential_filter.archived,
-        window,
-        join_latest_version=credential_filter.names_latest_version,
+    visible = users_visible_to(viewer)
+    conditions = credential_filter.clauses_except_archived(window, search_scope(viewer))
+    join_latest = credential_filter.names_latest_version
+    statuses = select_overview_statuses(
+        visible, conditions, credential_filter.archived, window, join_latest_version=join_latest
     )
+    archived = select_overview_archived(visible, conditions, join_latest_version=join_latest)
     async with context.read() as session:
-        rows = (await session.execute(statement)).all()
+        status_rows = (await session.execute(statuses)).all()
+        archived_rows = (await session.execute(archived)).all()
     overview = Overview(on_date=window.on, counts=Counts())
     by_type: dict[int, Counts] = defaultdict(Counts)
     by_company: dict[int | None, Counts] = defaultdict(Counts)
-    for (type_id, company_id), counts in _counts_of(rows).items():
-        overview.counts.add(counts)
-        by_type[type_id].add(counts)
-        by_company[company_id].add(counts)
+    for type_id, company_id, code, n in status_rows:
+        status, pending = STATUS_OF_CODE[code // 2], code % 2 == 1
+        for counts in (overview.counts, by_type[type_id], by_company[company_id]):
+            counts.count(status, pending, n)
+    for type_id, company_id, n in archived_rows:
+        for counts in (overview.counts, by_type[type_id], by_company[company_id]):
+            counts.archived += n
     loaders = context.loaders
     types = await loaders.credentials.type_by_id.load_many(list(by_type))
     overview.by_type = sorted(

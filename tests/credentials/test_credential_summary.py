@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select, update
 
 from models.credential import ApprovalStatus, Credential, CredentialVersion
 from models.credential_filter import ExpiryWindow, counted_expiry_status
+from models.credential_settings import DEFAULT_EXPIRING_SOON_DAYS as EXPIRING_SOON_DAYS
 from models.credential_type import CredentialType, FieldRule
 from models.tenancy import scoped_to
 from server.database import Database
@@ -164,7 +165,7 @@ async def test_the_counted_status_is_the_lists_rule_on_any_day(
         window = ExpiryWindow.starting(day, 30)
         # when the status is asked of SQL for that day
         async with database.read(scoped_to(world.north_id)) as session:
-            found = dict(
+            found: dict[int, str] = dict(
                 (await session.execute(select(Credential.id, counted_expiry_status(window)))).all()
             )
         # then it is the Python rule's, credential by credential
@@ -291,3 +292,45 @@ async def test_summaries_follow_every_step_of_the_lifecycle_and_the_import(
     )  # fmt: skip
     assert await assert_summaries_hold(database, org) == 2
     assert await _summary(database, org, cid) == (approved, date(2027, 6, 1), date(2030, 6, 1))
+
+
+OVERVIEW = """
+query Overview($on: Date) {
+  credentialOverview(filter: {onDate: $on, archived: INCLUDE}) {
+    counts { total pendingApproval valid expiringSoon expired noExpiry archived }
+  }
+}
+"""
+
+
+async def test_the_overview_counts_generated_histories_by_the_lists_rule_on_any_day(
+    graphql: GraphQLClient, database: Database, world: World
+) -> None:
+    # given generated histories, a few of them archived
+    rng = random.Random(13)
+    await _seed_histories(database, world, rng)
+    await _rewrite_some_versions(database, world.north_id, rng)
+    async with database.transaction(scoped_to(world.north_id)) as session:
+        await session.execute(
+            update(Credential).where(Credential.id % 7 == 0).values(archived_at=NOW)
+        )
+        archived = set(await session.scalars(select(Credential.id).where(Credential.id % 7 == 0)))
+    histories = await load_histories(database, world.north_id)
+    days = sorted(set().union(*(days_around(v) for _, v in histories.values())))
+    for day in [date.min, *rng.sample(days, 12), date.max]:
+        # when an admin reads the overview as of that day
+        body = await graphql.execute(OVERVIEW, {"on": day.isoformat()}, token=world.token("admin"))
+        # then each count is the Python rule's over the credentials' versions
+        expected = dict.fromkeys(
+            ("total", "pendingApproval", "valid", "expiringSoon", "expired", "noExpiry"), 0
+        )
+        for _, versions in histories.values():
+            status = expiry_status(version_that_counts(versions, day), day, EXPIRING_SOON_DAYS)
+            assert status is not None
+            expected["total"] += 1
+            name = {"VALID": "valid", "EXPIRING_SOON": "expiringSoon", "EXPIRED": "expired"}
+            expected[name.get(status.value, "noExpiry")] += 1
+            latest = max(versions, key=lambda v: v.number)
+            expected["pendingApproval"] += latest.approval_status is ApprovalStatus.PENDING
+        expected["archived"] = len(archived)
+        assert body["data"]["credentialOverview"]["counts"] == expected, day
