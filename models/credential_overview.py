@@ -1,4 +1,4 @@
-"""The counts a dashboard shows above the list, by two aggregate statements.
+"""The counts a dashboard shows above the list, by one aggregate statement.
 
 They read each credential's summary (models.credential: its latest version's status and
 the expiry date that counts from some day on, kept by triggers) instead of its versions:
@@ -10,6 +10,7 @@ before the latest approved one was issued) have their versions ranked, one subqu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
@@ -51,7 +52,30 @@ def _credentials(
     return statement
 
 
-def select_overview_statuses(
+_ARCHIVED = 8  # added to the code of an archived credential's row
+
+
+@dataclass(frozen=True)
+class CodeMeaning:
+    archived: bool
+    status: ExpiryStatus | None  # None: not included by the filter's archived setting
+    pending: bool
+
+
+def meaning_of(code: int, archived: ArchivedFilter) -> CodeMeaning:
+    """What a row of select_overview counts."""
+    is_archived = code >= _ARCHIVED
+    included = {
+        ArchivedFilter.EXCLUDE: not is_archived,
+        ArchivedFilter.ONLY: is_archived,
+        ArchivedFilter.INCLUDE: True,
+    }[archived]
+    rest = code % _ARCHIVED
+    status = STATUS_OF_CODE[rest // 2] if included else None
+    return CodeMeaning(archived=is_archived, status=status, pending=included and rest % 2 == 1)
+
+
+def select_overview(
     holder_visibility: ColumnElement[bool],
     conditions: Sequence[ColumnElement[bool]],
     archived: ArchivedFilter,
@@ -59,37 +83,26 @@ def select_overview_statuses(
     *,
     join_latest_version: bool = False,
 ) -> Select[Any]:
-    """Rows of (type_id, company_id, code, credentials): how many of the credentials the
-    filter includes have each status and pending state, code being
-    STATUS_CODES[status] * 2 + (1 if the latest version is pending approval).
+    """Rows of (type_id, company_id, code, credentials): how many credentials share a code
+    (meaning_of), which says whether they are archived and, for those the filter's archived
+    setting includes, their status and whether their latest version is pending. One pass:
+    the archived count is of every archived credential matching the rest of the filter
+    ("12 more archived"), whatever that setting.
 
-    `conditions` are the filter's except the archived one, which `archived` states.
-    `join_latest_version` when a condition names LATEST."""
+    `conditions` are the filter's except the archived one. `join_latest_version` when a
+    condition names LATEST."""
     pending = case((Credential.latest_approval_status == ApprovalStatus.PENDING, 1), else_=0)
-    code = counted_expiry_status(window, STATUS_CODES) * 2 + pending
-    included = {
-        ArchivedFilter.EXCLUDE: [Credential.archived_at.is_(None)],
-        ArchivedFilter.ONLY: [Credential.archived_at.is_not(None)],
-        ArchivedFilter.INCLUDE: [],
-    }[archived]
+    status_code = counted_expiry_status(window, STATUS_CODES) * 2 + pending
+    live = Credential.archived_at.is_(None)
+    code: ColumnElement[Any]
+    if archived is ArchivedFilter.EXCLUDE:  # archived ones only counted, not judged
+        code = case((live, status_code), else_=_ARCHIVED)
+    elif archived is ArchivedFilter.ONLY:
+        code, conditions = status_code + _ARCHIVED, [*conditions, ~live]
+    else:
+        code = status_code + case((live, 0), else_=_ARCHIVED)
     rows = _credentials(
-        [code.label("code")], holder_visibility, [*conditions, *included], join_latest_version
+        [code.label("code")], holder_visibility, conditions, join_latest_version
     ).subquery("overview_rows")
     keys = (rows.c.type_id, rows.c.company_id, rows.c.code)
-    return select(*keys, func.count().label("credentials")).group_by(*keys)
-
-
-def select_overview_archived(
-    holder_visibility: ColumnElement[bool],
-    conditions: Sequence[ColumnElement[bool]],
-    *,
-    join_latest_version: bool = False,
-) -> Select[Any]:
-    """Rows of (type_id, company_id, credentials): the archived credentials matching the
-    filter's other conditions, whatever its archived setting ("12 more archived")."""
-    archived = Credential.archived_at.is_not(None)
-    rows = _credentials(
-        [], holder_visibility, [*conditions, archived], join_latest_version
-    ).subquery("archived_rows")
-    keys = (rows.c.type_id, rows.c.company_id)
     return select(*keys, func.count().label("credentials")).group_by(*keys)

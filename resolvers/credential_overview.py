@@ -11,11 +11,7 @@ from strawberry import Info
 from models.company import Company
 from models.credential import ExpiryStatus
 from models.credential_filter import CredentialFilter
-from models.credential_overview import (
-    STATUS_OF_CODE,
-    select_overview_archived,
-    select_overview_statuses,
-)
+from models.credential_overview import CodeMeaning, meaning_of, select_overview
 from models.credential_type import CredentialType
 from resolvers.context import RequestContext
 from resolvers.credential_list import check_filter, expiry_window
@@ -32,10 +28,15 @@ class Counts:
     no_expiry: int = 0
     archived: int = 0
 
-    def count(self, status: ExpiryStatus, pending: bool, n: int) -> None:
-        """`n` credentials included by the filter, of a status and pending state."""
+    def count(self, meaning: CodeMeaning, n: int) -> None:
+        """`n` credentials of a row of select_overview."""
+        if meaning.archived:
+            self.archived += n
+        status = meaning.status
+        if status is None:
+            return
         self.total += n
-        if pending:
+        if meaning.pending:
             self.pending_approval += n
         if status is ExpiryStatus.VALID:
             self.valid += n
@@ -66,23 +67,21 @@ async def resolve_credential_overview(
     visible = users_visible_to(viewer)
     conditions = credential_filter.clauses_except_archived(window, search_scope(viewer))
     join_latest = credential_filter.names_latest_version
-    statuses = select_overview_statuses(
+    statement = select_overview(
         visible, conditions, credential_filter.archived, window, join_latest_version=join_latest
     )
-    archived = select_overview_archived(visible, conditions, join_latest_version=join_latest)
     async with context.read() as session:
-        status_rows = (await session.execute(statuses)).all()
-        archived_rows = (await session.execute(archived)).all()
+        rows = (await session.execute(statement)).all()
     overview = Overview(on_date=window.on, counts=Counts())
     by_type: dict[int, Counts] = defaultdict(Counts)
     by_company: dict[int | None, Counts] = defaultdict(Counts)
-    for type_id, company_id, code, n in status_rows:
-        status, pending = STATUS_OF_CODE[code // 2], code % 2 == 1
+    meanings: dict[int, CodeMeaning] = {}
+    for type_id, company_id, code, n in rows:
+        meaning = meanings.get(code)
+        if meaning is None:
+            meaning = meanings[code] = meaning_of(code, credential_filter.archived)
         for counts in (overview.counts, by_type[type_id], by_company[company_id]):
-            counts.count(status, pending, n)
-    for type_id, company_id, n in archived_rows:
-        for counts in (overview.counts, by_type[type_id], by_company[company_id]):
-            counts.archived += n
+            counts.count(meaning, n)
     loaders = context.loaders
     types = await loaders.credentials.type_by_id.load_many(list(by_type))
     overview.by_type = sorted(
