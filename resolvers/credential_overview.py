@@ -11,7 +11,7 @@ from strawberry import Info
 from models.company import Company
 from models.credential import ExpiryStatus
 from models.credential_filter import CredentialFilter
-from models.credential_overview import CodeMeaning, meaning_of, select_overview
+from models.credential_overview import CodeMeaning, meaning_of, select_overview, type_and_code_of
 from models.credential_type import CredentialType
 from resolvers.context import RequestContext
 from resolvers.credential_list import check_filter, expiry_window
@@ -76,7 +76,8 @@ async def resolve_credential_overview(
     by_type: dict[int, Counts] = defaultdict(Counts)
     by_company: dict[int | None, Counts] = defaultdict(Counts)
     meanings: dict[int, CodeMeaning] = {}
-    for type_id, company_id, code, n in rows:
+    for type_and_code, company_id, n in rows:
+        type_id, code = type_and_code_of(type_and_code)
         meaning = meanings.get(code)
         if meaning is None:
             meaning = meanings[code] = meaning_of(code, credential_filter.archived)
