@@ -64,6 +64,18 @@ class Credential(TenantOwned, Base):
         # The dashboard's "last updated" order and its "show archived" filter.
         Index("ix_credentials_organization_id_updated_at", "organization_id", "updated_at", "id"),
         Index("ix_credentials_archived_at", "archived_at"),
+        # The dashboard's counts: each holder's credentials with their summaries, read from
+        # the index alone (people in company order, then their credentials).
+        Index(
+            "ix_credentials_holder_summary",
+            "holder_id",
+            "organization_id",
+            "type_id",
+            "archived_at",
+            "latest_approval_status",
+            "counting_from",
+            "counting_expiry_date",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,6 +92,17 @@ class Credential(TenantOwned, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the dashboard's counts read instead of the versions, written only by triggers on
+    # credential_versions (migration 0007 states the rule): the latest version's status,
+    # and the expiry date of the version that counts on every day from counting_from on
+    # (NULL: the versions decide). Deferred and never set by the application.
+    latest_approval_status: Mapped[ApprovalStatus | None] = mapped_column(
+        Enum(ApprovalStatus, native_enum=False, length=16), deferred=True, deferred_raiseload=True
+    )
+    counting_from: Mapped[date | None] = mapped_column(Date, deferred=True, deferred_raiseload=True)
+    counting_expiry_date: Mapped[date | None] = mapped_column(
+        Date, deferred=True, deferred_raiseload=True
+    )
 
     # Every UPDATE of the row checks and bumps the revision: a concurrent change makes the
     # flush fail (StaleDataError) instead of silently overwriting it.

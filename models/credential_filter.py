@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Integer,
     ScalarSelect,
@@ -24,13 +23,11 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    literal,
     or_,
     select,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -85,6 +82,15 @@ class CredentialFilter:
     archived: ArchivedFilter = ArchivedFilter.EXCLUDE
     search: str | None = None
 
+    @property
+    def names_latest_version(self) -> bool:
+        """Whether the clauses name LATEST (statements that need not join it otherwise)."""
+        return (
+            self.approval_statuses is not None
+            or self.expires_from is not None
+            or self.expires_to is not None
+        )
+
     def clauses(
         self, window: ExpiryWindow | None = None, scope: SearchScope | None = None
     ) -> list[ColumnElement[bool]]:
@@ -115,7 +121,7 @@ class CredentialFilter:
             if window is None:
                 raise ValueError("filtering by expiry status needs the day it is judged on")
             statuses = [s.value for s in self.expiry_statuses]
-            clauses.append(expiry_status_of(counting_expiry_date(window.on), window).in_(statuses))
+            clauses.append(counted_expiry_status(window).in_(statuses))
         if self.expires_from is not None:
             clauses.append(LATEST.expiry_date >= self.expires_from)
         if self.expires_to is not None:
@@ -146,6 +152,14 @@ def counting_expiry_date(on: date) -> ScalarSelect[date | None]:
     effective version; else the latest approved one already issued; else the latest
     approved; else the latest."""
     version = aliased(CredentialVersion, name="counting_version")
+    return _of_counting_version(version, version.expiry_date, on)
+
+
+def _of_counting_version(
+    version: Any, column: SQLColumnExpression[Any], on: date
+) -> ScalarSelect[Any]:
+    """`column` (of `version`, an alias of the versions) of each credential's counting
+    version on `on`."""
     approved = version.approval_status == ApprovalStatus.APPROVED
     issued = or_(version.issue_date.is_(None), version.issue_date <= on)
     unexpired = or_(version.expiry_date.is_(None), version.expiry_date >= on)
@@ -156,7 +170,7 @@ def counting_expiry_date(on: date) -> ScalarSelect[date | None]:
         else_=3,
     )
     return (
-        select(version.expiry_date)
+        select(column)
         .where(version.credential_id == Credential.id)
         .order_by(rank, version.number.desc())
         .limit(1)
@@ -165,15 +179,39 @@ def counting_expiry_date(on: date) -> ScalarSelect[date | None]:
     )
 
 
+# What expiry_status_of gives for each status: its name, unless a caller asks otherwise.
+STATUS_NAMES: dict[ExpiryStatus, Any] = {status: status.value for status in ExpiryStatus}
+
+
 def expiry_status_of(
-    expiry_date: SQLColumnExpression[date | None], window: ExpiryWindow
-) -> ColumnElement[str]:
-    """services.credentials.dates.expiry_status in SQL: the status's name."""
+    expiry_date: SQLColumnExpression[date | None],
+    window: ExpiryWindow,
+    values: dict[ExpiryStatus, Any] = STATUS_NAMES,
+) -> ColumnElement[Any]:
+    """services.credentials.dates.expiry_status in SQL: the status's name (or `values`)."""
     return case(
-        (expiry_date.is_(None), ExpiryStatus.NO_EXPIRY.value),
-        (expiry_date < window.on, ExpiryStatus.EXPIRED.value),
-        (expiry_date <= window.soon_until, ExpiryStatus.EXPIRING_SOON.value),
-        else_=ExpiryStatus.VALID.value,
+        (expiry_date.is_(None), values[ExpiryStatus.NO_EXPIRY]),
+        (expiry_date < window.on, values[ExpiryStatus.EXPIRED]),
+        (expiry_date <= window.soon_until, values[ExpiryStatus.EXPIRING_SOON]),
+        else_=values[ExpiryStatus.VALID],
+    )
+
+
+def counted_expiry_status(
+    window: ExpiryWindow, values: dict[ExpiryStatus, Any] = STATUS_NAMES
+) -> ColumnElement[Any]:
+    """expiry_status_of(counting_expiry_date(...)), read from the credential's summary
+    (models.credential) where it tells for the day, and only otherwise from its versions:
+    one ranking subquery for those credentials alone."""
+    version = aliased(CredentialVersion, name="counting_version")
+    return case(
+        (
+            Credential.counting_from <= window.on,
+            expiry_status_of(Credential.counting_expiry_date, window, values),
+        ),
+        else_=_of_counting_version(
+            version, expiry_status_of(version.expiry_date, window, values), window.on
+        ),
     )
 
 
@@ -215,74 +253,4 @@ def listed(*columns: Any) -> Select[Any]:
                 LATEST.number == Credential.latest_version_number,
             ),
         )
-    )
-
-
-# The counting version of every credential at once, as one aggregate over versions: each
-# version gets a code ordered as the ranking of counting_expiry_date (class, then number)
-# whose low digits carry its expiry day; the largest code per credential is the counting
-# version's. One pass over the versions instead of one subquery per credential.
-_DAY_DIGITS = 10**7
-_NUMBER_DIGITS = 10**14
-_DAY_OFFSET = 1_000_000  # keeps days before 1970 positive
-_NO_EXPIRY_DAY = _DAY_DIGITS - 1
-
-
-class day_number(FunctionElement[int]):
-    """Days since 1970-01-01 of a date column."""
-
-    name = "day_number"
-    inherit_cache = True
-    type = Integer()
-
-
-@compiles(day_number, "sqlite")
-def _day_number_sqlite(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
-
-
-@compiles(day_number)
-def _day_number(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} - DATE '1970-01-01')"
-
-
-def _day_code(day: date) -> int:
-    return (day - date(1970, 1, 1)).days + _DAY_OFFSET
-
-
-def counting_expiry_codes(on: date) -> Subquery:
-    """(credential_id, code) of every credential: see expiry_status_of_code."""
-    version = CredentialVersion
-    approved = version.approval_status == ApprovalStatus.APPROVED
-    issued = or_(version.issue_date.is_(None), version.issue_date <= on)
-    unexpired = or_(version.expiry_date.is_(None), version.expiry_date >= on)
-    score = case(
-        (and_(approved, issued, unexpired), 3),
-        (and_(approved, issued), 2),
-        (approved, 1),
-        else_=0,
-    )
-    day = func.coalesce(day_number(version.expiry_date) + _DAY_OFFSET, _NO_EXPIRY_DAY)
-    code = (
-        score * literal(_NUMBER_DIGITS, BigInteger)
-        + version.number * literal(_DAY_DIGITS, BigInteger)
-        + day
-    )
-    return (
-        select(version.credential_id.label("credential_id"), func.max(code).label("code"))
-        .group_by(version.credential_id)
-        .subquery("counting")
-    )
-
-
-def expiry_status_of_code(
-    code: SQLColumnExpression[int], window: ExpiryWindow
-) -> ColumnElement[str]:
-    """expiry_status_of, for a code of counting_expiry_codes."""
-    day = code % literal(_DAY_DIGITS, BigInteger)
-    return case(
-        (day == _NO_EXPIRY_DAY, ExpiryStatus.NO_EXPIRY.value),
-        (day < _day_code(window.on), ExpiryStatus.EXPIRED.value),
-        (day <= _day_code(window.soon_until), ExpiryStatus.EXPIRING_SOON.value),
-        else_=ExpiryStatus.VALID.value,
     )

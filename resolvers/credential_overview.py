@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 
 from strawberry import Info
 
 from models.company import Company
+from models.credential import ExpiryStatus
 from models.credential_filter import CredentialFilter
-from models.credential_overview import COUNT_COLUMNS, select_overview
+from models.credential_overview import CodeMeaning, meaning_of, select_overview, type_and_code_of
 from models.credential_type import CredentialType
 from resolvers.context import RequestContext
 from resolvers.credential_list import check_filter, expiry_window
@@ -27,12 +28,24 @@ class Counts:
     no_expiry: int = 0
     archived: int = 0
 
-    def add(self, values: dict[str, int]) -> None:
-        for name in COUNT_COLUMNS:
-            setattr(self, name, getattr(self, name) + int(values[name]))
-
-
-assert tuple(f.name for f in fields(Counts)) == COUNT_COLUMNS
+    def count(self, meaning: CodeMeaning, n: int) -> None:
+        """`n` credentials of a row of select_overview."""
+        if meaning.archived:
+            self.archived += n
+        status = meaning.status
+        if status is None:
+            return
+        self.total += n
+        if meaning.pending:
+            self.pending_approval += n
+        if status is ExpiryStatus.VALID:
+            self.valid += n
+        elif status is ExpiryStatus.EXPIRING_SOON:
+            self.expiring_soon += n
+        elif status is ExpiryStatus.EXPIRED:
+            self.expired += n
+        else:
+            self.no_expiry += n
 
 
 @dataclass
@@ -51,22 +64,25 @@ async def resolve_credential_overview(
     viewer = context.require_viewer()
     check_filter(credential_filter)
     window = await expiry_window(context, on_date)
+    visible = users_visible_to(viewer)
+    conditions = credential_filter.clauses_except_archived(window, search_scope(viewer))
+    join_latest = credential_filter.names_latest_version
     statement = select_overview(
-        users_visible_to(viewer),
-        credential_filter.clauses_except_archived(window, search_scope(viewer)),
-        credential_filter.archived,
-        window,
+        visible, conditions, credential_filter.archived, window, join_latest_version=join_latest
     )
     async with context.read() as session:
-        rows = (await session.execute(statement)).mappings().all()
+        rows = (await session.execute(statement)).all()
     overview = Overview(on_date=window.on, counts=Counts())
     by_type: dict[int, Counts] = defaultdict(Counts)
     by_company: dict[int | None, Counts] = defaultdict(Counts)
-    for row in rows:
-        values = dict(row)
-        overview.counts.add(values)
-        by_type[row["type_id"]].add(values)
-        by_company[row["company_id"]].add(values)
+    meanings: dict[int, CodeMeaning] = {}
+    for type_and_code, company_id, n in rows:
+        type_id, code = type_and_code_of(type_and_code)
+        meaning = meanings.get(code)
+        if meaning is None:
+            meaning = meanings[code] = meaning_of(code, credential_filter.archived)
+        for counts in (overview.counts, by_type[type_id], by_company[company_id]):
+            counts.count(meaning, n)
     loaders = context.loaders
     types = await loaders.credentials.type_by_id.load_many(list(by_type))
     overview.by_type = sorted(

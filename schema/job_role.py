@@ -9,8 +9,9 @@ import strawberry
 from strawberry import Info, relay
 
 from models.job_role import JobRole as JobRoleModel
+from models.user import User
 from resolvers.context import RequestContext
-from resolvers.job_role import resolve_job_roles_by_id, resolve_role_compliance
+from resolvers.job_role import Judged, resolve_job_roles_by_id, resolve_role_compliance
 from schema.credential import CredentialNode, CredentialVersionNode
 from schema.credential_type import CredentialTypeNode
 from schema.ids import local_ids
@@ -54,6 +55,7 @@ class JobRoleRequirement:
 class RequirementOption:
     status: OptionStatusEnum  # type: ignore[valid-type]
     type_id: strawberry.Private[int]
+    holder_id: strawberry.Private[int]
     found: strawberry.Private[rules.Option]
 
     @strawberry.field
@@ -63,18 +65,29 @@ class RequirementOption:
         return CredentialTypeNode.from_model(found)
 
     @strawberry.field(description="The person's unarchived credential of the type, if any.")
-    def credential(self) -> CredentialNode | None:
-        credential = self.found.credential
-        return CredentialNode.from_model(credential) if credential is not None else None
+    async def credential(self, info: Info[RequestContext, None]) -> CredentialNode | None:
+        return await _credential(info, self.found.credential_id)
 
     @strawberry.field(
         description="The version the status is about: the effective one when met, else the latest."
     )
-    def version(self) -> CredentialVersionNode | None:
-        version, credential = self.found.version, self.found.credential
-        if version is None or credential is None:
+    async def version(self, info: Info[RequestContext, None]) -> CredentialVersionNode | None:
+        if self.found.version_id is None:
             return None
-        return CredentialVersionNode.from_model(version, credential.holder_id)
+        loader = info.context.loaders.credentials.version_by_id
+        version = await loader.load(self.found.version_id)
+        return CredentialVersionNode.from_model(version, self.holder_id) if version else None
+
+
+async def _credential(
+    info: Info[RequestContext, None], credential_id: int | None
+) -> CredentialNode | None:
+    """A credential of a report, loaded only when the selection asks for it (a report
+    judges from plain values)."""
+    if credential_id is None:
+        return None
+    credential = await info.context.loaders.credentials.credential_by_id.load(credential_id)
+    return CredentialNode.from_model(credential) if credential is not None else None
 
 
 @strawberry.type
@@ -88,21 +101,20 @@ class RequirementCompliance:
     )
 
     @strawberry.field(description="The credential that meets it, if one does.")
-    def met_by(self) -> CredentialNode | None:
+    async def met_by(self, info: Info[RequestContext, None]) -> CredentialNode | None:
         for option in self.options:
             if option.status in (rules.OptionStatus.MET, rules.OptionStatus.EXPIRING):
-                credential = option.found.credential
-                return CredentialNode.from_model(credential) if credential else None
+                return await _credential(info, option.found.credential_id)
         return None
 
     @classmethod
-    def of(cls, result: rules.GroupResult) -> RequirementCompliance:
+    def of(cls, result: rules.GroupResult, holder_id: int) -> RequirementCompliance:
         return cls(
             requirement=JobRoleRequirement.of(result.group),
             status=result.status,
             met=result.met,
             options=[
-                RequirementOption(status=o.status, type_id=o.type_id, found=o)
+                RequirementOption(status=o.status, type_id=o.type_id, holder_id=holder_id, found=o)
                 for o in result.options
             ],
         )
@@ -117,14 +129,12 @@ class Compliance:
         "within the expiring-soon window."
     )
     requirements: list[RequirementCompliance]
-    user_id: strawberry.Private[int]
+    person: strawberry.Private[User]
     role_id: strawberry.Private[int]
 
     @strawberry.field
-    async def user(self, info: Info[RequestContext, None]) -> UserType:
-        user = await info.context.loaders.user_by_id.load(self.user_id)
-        assert user is not None, "compliance is only judged for visible users"
-        return UserType.from_model(user)
+    def user(self) -> UserType:
+        return UserType.from_model(self.person)
 
     @strawberry.field
     async def job_role(self, info: Info[RequestContext, None]) -> JobRoleNode:
@@ -133,13 +143,13 @@ class Compliance:
         return JobRoleNode.from_model(role)
 
     @classmethod
-    def of(cls, result: rules.UserCompliance) -> Compliance:
+    def of(cls, result: rules.UserCompliance, person: User) -> Compliance:
         return cls(
             on_date=result.on,
             compliant=result.compliant,
             expiring=result.expiring,
-            requirements=[RequirementCompliance.of(g) for g in result.groups],
-            user_id=result.user_id,
+            requirements=[RequirementCompliance.of(g, result.user_id) for g in result.groups],
+            person=person,
             role_id=result.role_id,
         )
 
@@ -154,7 +164,8 @@ class ComplianceReport:
     entries: list[Compliance] = strawberry.field(description="By person's name, then role.")
 
     @classmethod
-    def of(cls, on: date, results: list[rules.UserCompliance]) -> ComplianceReport:
+    def of(cls, on: date, judged: list[Judged]) -> ComplianceReport:
+        results = [result for result, _ in judged]
         compliant = sum(1 for r in results if r.compliant)
         return cls(
             on_date=on,
@@ -162,7 +173,7 @@ class ComplianceReport:
             compliant=compliant,
             not_compliant=len(results) - compliant,
             expiring=sum(1 for r in results if r.expiring),
-            entries=[Compliance.of(r) for r in results],
+            entries=[Compliance.of(result, person) for result, person in judged],
         )
 
 

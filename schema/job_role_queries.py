@@ -32,7 +32,7 @@ class JobRoleQueries:
         job_role_id: strawberry.ID,
         on_date: date | None = None,
     ) -> Compliance | None:
-        result = await resolve_compliance(
+        judged = await resolve_compliance(
             info, key_of(user_id, "User"), key_of(job_role_id, "JobRole"), on_date
         )
-        return Compliance.of(result) if result is not None else None
+        return Compliance.of(*judged) if judged is not None else None

@@ -5,9 +5,27 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Protocol, TypeVar
 
 from models.credential import ApprovalStatus, CredentialVersion
 from models.credential import ExpiryStatus as ExpiryStatus  # re-exported: the rules are here
+
+
+class DatedVersion(Protocol):
+    """What the rules read of a version: a CredentialVersion, or the same facts loaded as
+    plain values (compliance reports judge thousands at once)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def approval_status(self) -> ApprovalStatus: ...
+    @property
+    def issue_date(self) -> date | None: ...
+    @property
+    def expiry_date(self) -> date | None: ...
+
+
+V = TypeVar("V", bound=DatedVersion)
 
 
 def add_months(start: date, months: int) -> date:
@@ -17,7 +35,7 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
-def is_valid_on(version: CredentialVersion, on: date) -> bool:
+def is_valid_on(version: DatedVersion, on: date) -> bool:
     """Approved, issued by `on`, and not past its expiry date (which is its last valid day)."""
     return (
         version.approval_status is ApprovalStatus.APPROVED
@@ -26,15 +44,13 @@ def is_valid_on(version: CredentialVersion, on: date) -> bool:
     )
 
 
-def effective_version(versions: Sequence[CredentialVersion], on: date) -> CredentialVersion | None:
+def effective_version(versions: Sequence[V], on: date) -> V | None:
     """The latest approved version valid on `on`: a pending renewal never hides it."""
     valid = [v for v in versions if is_valid_on(v, on)]
     return max(valid, key=lambda v: v.number) if valid else None
 
 
-def version_that_counts(
-    versions: Sequence[CredentialVersion], on: date
-) -> CredentialVersion | None:
+def version_that_counts(versions: Sequence[V], on: date) -> V | None:
     """The version whose dates describe the credential on `on`: the effective version;
     failing that the latest approved one already issued (a lapsed credential reads
     EXPIRED until its renewal is issued); then any approved one; then the latest."""

@@ -16,13 +16,12 @@ from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.credential import ApprovalStatus, Credential, CredentialVersion
+from models.credential import ApprovalStatus
 from models.job_role import (
     JobRoleRequirement,
-    select_live_credentials_of,
+    select_held_versions,
     select_requirement_types_of,
     select_requirements_of,
-    select_versions_of_live_credentials,
 )
 from services.credentials import dates
 
@@ -55,12 +54,31 @@ class Group:
     type_ids: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class HeldVersion:
+    """What compliance reads of a version (services.credentials.dates.DatedVersion)."""
+
+    id: int
+    number: int
+    approval_status: ApprovalStatus
+    issue_date: date | None
+    expiry_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A person's unarchived credential of a type, with its versions."""
+
+    credential_id: int
+    versions: list[HeldVersion]
+
+
+@dataclass(frozen=True, slots=True)
 class Option:
     type_id: int
     status: OptionStatus
-    credential: Credential | None
-    version: CredentialVersion | None  # the version the status is about
+    credential_id: int | None
+    version_id: int | None  # the version the status is about
 
 
 @dataclass(frozen=True)
@@ -102,31 +120,30 @@ class Window:
     soon_until: date
 
 
-Evidence = dict[tuple[int, int], tuple[Credential, list[CredentialVersion]]]
+# Each person's unarchived credential of each type: (holder id, type id) -> what they hold.
+Evidence = dict[tuple[int, int], Held]
 
 
-def judge_option(
-    type_id: int,
-    evidence: tuple[Credential, list[CredentialVersion]] | None,
-    window: Window,
-) -> Option:
-    if evidence is None or not evidence[1]:
+def judge_option(type_id: int, held: Held | None, window: Window) -> Option:
+    if held is None or not held.versions:
         return Option(type_id, OptionStatus.MISSING, None, None)
-    credential, versions = evidence
+    versions, credential_id = held.versions, held.credential_id
     effective = dates.effective_version(versions, window.on)
     if effective is not None:
         lapses = effective.expiry_date is not None and effective.expiry_date <= window.soon_until
         status = OptionStatus.EXPIRING if lapses else OptionStatus.MET
-        return Option(type_id, status, credential, effective)
+        return Option(type_id, status, credential_id, effective.id)
     latest = max(versions, key=lambda v: v.number)
     if latest.approval_status is ApprovalStatus.PENDING:
-        return Option(type_id, OptionStatus.PENDING, credential, latest)
-    if latest.approval_status is ApprovalStatus.REJECTED:
-        return Option(type_id, OptionStatus.REJECTED, credential, latest)
+        status = OptionStatus.PENDING
+    elif latest.approval_status is ApprovalStatus.REJECTED:
+        status = OptionStatus.REJECTED
     # The latest is approved but not valid on the day: lapsed, or not issued yet.
-    if latest.issue_date is not None and latest.issue_date > window.on:
-        return Option(type_id, OptionStatus.NOT_YET_VALID, credential, latest)
-    return Option(type_id, OptionStatus.EXPIRED, credential, latest)
+    elif latest.issue_date is not None and latest.issue_date > window.on:
+        status = OptionStatus.NOT_YET_VALID
+    else:
+        status = OptionStatus.EXPIRED
+    return Option(type_id, status, credential_id, latest.id)
 
 
 _RANK = {status: rank for rank, status in enumerate(OptionStatus)}
@@ -178,25 +195,25 @@ async def load_groups(session: AsyncSession, role_ids: Collection[int]) -> dict[
 async def load_evidence(
     session: AsyncSession, holder_ids: Collection[int], type_ids: Collection[int]
 ) -> Evidence:
-    """The holders' unarchived credentials of the types with every version: two statements
-    for any number of people."""
+    """The holders' unarchived credentials of the types with every version, as plain
+    values: one statement for any number of people."""
     if not holder_ids or not type_ids:
         return {}
-    credentials = {
-        c.id: c for c in await session.scalars(select_live_credentials_of(holder_ids, type_ids))
-    }
-    versions: dict[int, list[CredentialVersion]] = defaultdict(list)
-    statement = select_versions_of_live_credentials(holder_ids, type_ids)
-    for version in await session.scalars(statement):
-        versions[version.credential_id].append(version)
-    return {(c.holder_id, c.type_id): (c, versions[c.id]) for c in credentials.values()}
+    evidence: Evidence = {}
+    rows = await session.execute(select_held_versions(holder_ids, type_ids))
+    for credential_id, holder_id, type_id, version_id, number, status, issued, expires in rows:
+        held = evidence.get((holder_id, type_id))
+        if held is None:
+            held = evidence[(holder_id, type_id)] = Held(credential_id, [])
+        held.versions.append(HeldVersion(version_id, number, status, issued, expires))
+    return evidence
 
 
 async def compliance_of(
     session: AsyncSession, pairs: Sequence[tuple[int, int]], window: Window
 ) -> list[UserCompliance]:
     """Compliance of each (user id, role id) on the window's day, in the order given:
-    four statements whatever the number of people and roles."""
+    three statements whatever the number of people and roles."""
     groups = await load_groups(session, {role_id for _, role_id in pairs})
     type_ids = {t for role_groups in groups.values() for g in role_groups for t in g.type_ids}
     evidence = await load_evidence(session, {user_id for user_id, _ in pairs}, type_ids)
