@@ -112,7 +112,8 @@ FROM json_each(?4)
 _POSTGRES_CREDENTIALS = """
 INSERT INTO credentials (id, organization_id, type_id, holder_id, latest_version_number,
     revision, external_id, created_by_id, created_at, updated_at)
-SELECT r.id, $1, r.type_id, r.holder_id, 1, 1, r.external_id, $2, $3, $3
+SELECT r.id, $1::integer, r.type_id, r.holder_id, 1, 1, r.external_id, $2::integer,
+    $3::timestamptz, $3::timestamptz
 FROM unnest($4::integer[], $5::integer[], $6::integer[], $7::text[])
     AS r(id, type_id, holder_id, external_id)
 """
@@ -120,9 +121,10 @@ _POSTGRES_VERSIONS = """
 INSERT INTO credential_versions (id, organization_id, credential_id, number, issue_date,
     expiry_date, credential_number, approval_status, reviewed_by_id, reviewed_at,
     submitted_by_id, created_at, updated_at)
-SELECT r.id, $1, r.credential_id, r.number, r.issue_date, r.expiry_date,
-    r.credential_number, r.approval_status, CASE WHEN r.reviewed THEN $2 END,
-    CASE WHEN r.reviewed THEN $3 END, $2, $3, $3
+SELECT r.id, $1::integer, r.credential_id, r.number, r.issue_date, r.expiry_date,
+    r.credential_number, r.approval_status, CASE WHEN r.reviewed THEN $2::integer END,
+    CASE WHEN r.reviewed THEN $3::timestamptz END, $2::integer, $3::timestamptz,
+    $3::timestamptz
 FROM unnest($4::integer[], $5::integer[], $6::integer[], $7::date[], $8::date[],
     $9::text[], $10::text[], $11::boolean[])
     AS r(id, credential_id, number, issue_date, expiry_date, credential_number,
