@@ -19,7 +19,7 @@ are not told about a register being loaded.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,6 +85,9 @@ class ImportOptions:
 
 
 ProgressListener = Callable[[JobReport], None]
+# Awaited after each batch, once its progress is out: a seam for tests that hold an
+# import between batches (and look at it from outside) without sleeping.
+BatchHook = Callable[[JobReport], Awaitable[None]]
 
 
 class _RolledBack(Exception):
@@ -115,12 +118,14 @@ class _Import:
         options: ImportOptions,
         clock: Callable[[], datetime],
         listener: ProgressListener | None,
+        batch_hook: BatchHook | None,
     ) -> None:
         self.sessions = sessions
         self.viewer = viewer
         self.options = options
         self.clock = clock
         self.listener = listener
+        self.batch_hook = batch_hook
         self.report = JobReport(job_id=job.id, bytes_total=job.bytes_total)
         self.scope = scoped_to(viewer.organization_id)
         self.seen: PairSet | None = None
@@ -262,6 +267,8 @@ class _Import:
         self.report.bytes_read = rows.bytes_read
         if self.listener is not None:
             self.listener(self.report)
+        if self.batch_hook is not None:
+            await self.batch_hook(self.report)
         self.batches += 1
         if save and self.batches % PROGRESS_EVERY_BATCHES == 0:
             await save_progress(self.sessions, self.scope, self.report)
@@ -345,10 +352,11 @@ async def run_import(
     options: ImportOptions,
     clock: Callable[[], datetime],
     listener: ProgressListener | None = None,
+    batch_hook: BatchHook | None = None,
 ) -> JobReport:
     """Imports `stream` for the job `start_job` made, and saves the job's final report.
     An import cancelled or failing unexpectedly is saved as FAILED, then re-raised."""
-    work = _Import(sessions, viewer, job, options, clock, listener)
+    work = _Import(sessions, viewer, job, options, clock, listener, batch_hook)
     try:
         report = await work.run(stream)
     except BaseException:
