@@ -271,7 +271,7 @@ class _Import:
             await self.batch_hook(self.report)
         self.batches += 1
         if save and self.batches % PROGRESS_EVERY_BATCHES == 0:
-            await save_progress(self.sessions, self.scope, self.report)
+            await save_progress(self.sessions, self.scope, self.report, self.clock())
         await asyncio.sleep(0)  # let the server answer others between batches
 
     async def run(self, stream: BinaryIO) -> JobReport:
