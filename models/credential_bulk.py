@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, Update, bindparam, func, select, update
+from sqlalchemy import Executable, Select, Table, Update, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.credential import Credential, CredentialVersion
@@ -49,23 +49,51 @@ def select_types() -> Select[CredentialType]:
     return select(CredentialType)
 
 
+_LATEST_COLUMNS = (
+    Credential.id,
+    Credential.holder_id,
+    Credential.type_id,
+    Credential.latest_version_number,
+    CredentialVersion.issue_date,
+    CredentialVersion.expiry_date,
+    CredentialVersion.credential_number,
+    Credential.external_id,
+)
+# SQLite without statistics (a fresh import's tables have none) walks the organization's
+# whole index for this instead: each batch then read every credential loaded before it.
+_SQLITE_LIVE_LATEST = (
+    text(
+        """
+SELECT c.id, c.holder_id, c.type_id, c.latest_version_number, v.issue_date, v.expiry_date,
+    v.credential_number, c.external_id
+FROM credentials AS c INDEXED BY uq_credentials_live_holder_type
+JOIN credential_versions AS v ON v.credential_id = c.id AND v.number = c.latest_version_number
+WHERE c.holder_id IN :holder_ids AND c.type_id IN :type_ids AND c.archived_at IS NULL
+    AND c.organization_id = :organization_id
+"""
+    )
+    .bindparams(bindparam("holder_ids", expanding=True), bindparam("type_ids", expanding=True))
+    .columns(*_LATEST_COLUMNS)
+)
+
+
 def select_live_latest(
-    holder_ids: Collection[int], type_ids: Collection[int]
-) -> Select[int, int, int, int, date | None, date | None, str | None, str | None]:
+    dialect_name: str,
+    organization_id: int,
+    holder_ids: Collection[int],
+    type_ids: Collection[int],
+) -> Executable:
     """Live credentials of some holders and types with their latest version's details:
-    (credential id, holder id, type id, latest number, issue, expiry, number, external id).
-    Callers keep only the (holder, type) pairs they asked about."""
-    return (
-        select(
-            Credential.id,
-            Credential.holder_id,
-            Credential.type_id,
-            Credential.latest_version_number,
-            CredentialVersion.issue_date,
-            CredentialVersion.expiry_date,
-            CredentialVersion.credential_number,
-            Credential.external_id,
+    (credential id, holder id, type id, latest number, issue, expiry, number, external id),
+    looked up by the (holder, type) index. Callers keep only the pairs they asked about."""
+    if dialect_name == "sqlite":
+        return _SQLITE_LIVE_LATEST.params(
+            holder_ids=list(holder_ids),
+            type_ids=list(type_ids),
+            organization_id=organization_id,
         )
+    return (
+        select(*_LATEST_COLUMNS)
         .join(
             CredentialVersion,
             (CredentialVersion.credential_id == Credential.id)

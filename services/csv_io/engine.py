@@ -174,7 +174,14 @@ class _Import:
         existing = {
             (holder_id, type_id): (credential_id, number, (issue, expiry, cred_no), external)
             for credential_id, holder_id, type_id, number, issue, expiry, cred_no, external in (
-                await session.execute(select_live_latest(holder_ids, type_ids))
+                await session.execute(
+                    select_live_latest(
+                        session.get_bind().dialect.name,
+                        self.viewer.organization_id,
+                        holder_ids,
+                        type_ids,
+                    )
+                )
             )
         }
         if not existing:  # a first import: the common case of a large file
