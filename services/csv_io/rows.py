@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from typing import Final, TypeAlias
 
 from models.credential_type import CredentialType, FieldRule
@@ -144,17 +145,21 @@ class RowParser:
         self._quick_types = {
             key: _quick_rule(t, self._type_index[t.id]) for key, t in types.items()
         }
-        required = (
-            Column.HOLDER_EMAIL,
-            Column.CREDENTIAL_TYPE,
-            Column.ISSUE_DATE,
-            Column.EXPIRY_DATE,
-            Column.CREDENTIAL_NUMBER,
+        required = [
+            positions.get(column)
+            for column in (
+                Column.HOLDER_EMAIL,
+                Column.CREDENTIAL_TYPE,
+                Column.ISSUE_DATE,
+                Column.EXPIRY_DATE,
+                Column.CREDENTIAL_NUMBER,
+            )
+        ]
+        self._pick_required = (
+            itemgetter(*[p for p in required if p is not None]) if None not in required else None
         )
-        found = [positions.get(column) for column in required]
-        self._quick_positions = (
-            tuple(p for p in found if p is not None) if None not in found else None
-        )
+        self._external_at = positions.get(Column.EXTERNAL_ID)
+        self._archived_at = positions.get(Column.ARCHIVED)
 
     def pair_set(self) -> PairSet:
         return PairSet(len(self._holder_index), len(self._type_index))
@@ -188,41 +193,50 @@ class RowParser:
 
     def _quick(self, row_number: int, cells: list[str]) -> tuple[ParsedRow, int, int] | None:
         """The row with its holder's and type's indexes when it is plainly good; None
-        when the full rules must decide."""
-        positions = self._quick_positions
-        if positions is None:
+        when the full rules must decide. (The hot loop of a large import: written out.)"""
+        pick = self._pick_required
+        if pick is None:
             return None
         try:
-            email = cells[positions[0]]
-            type_name = cells[positions[1]]
-            issue_text = cells[positions[2]]
-            expiry_text = cells[positions[3]]
-            number = cells[positions[4]]
-            external_id = self._optional(cells, Column.EXTERNAL_ID)
-            archived = self._optional(cells, Column.ARCHIVED)
-        except IndexError:
-            return None
-        if not email or not type_name or email[0] == "'" or type_name[0] == "'":
-            return None  # required, or what unneutralize may change
-        holder_found = self._quick_holders.get(email) or self._quick_holders.get(
-            email.strip().casefold()
-        )
-        type_found = self._quick_types.get(type_name) or self._quick_types.get(
-            type_name.strip().casefold()
-        )
-        if holder_found is None or type_found is None or archived not in ("", NO):
-            return None
-        type_id, type_index, issue_empty_ok, issue_ok, expiry_empty_ok, expiry_ok = type_found
-        try:
-            issue = _quick_date(issue_text) if issue_text else None
-            expiry = _quick_date(expiry_text) if expiry_text else None
-        except ValueError:
-            return None
-        if not (issue_ok if issue is not None else issue_empty_ok):
-            return None
-        if not (expiry_ok if expiry is not None else expiry_empty_ok):
-            return None
-        if issue is not None and expiry is not None and expiry < issue:
+            email, type_name, issue_text, expiry_text, number = pick(cells)
+            external_id = "" if self._external_at is None else cells[self._external_at]
+            if self._archived_at is not None and cells[self._archived_at] not in ("", NO):
+                return None
+            if not email or not type_name or email[0] == "'" or type_name[0] == "'":
+                return None  # required, or what unneutralize may change
+            holder_found = self._quick_holders.get(email) or self._quick_holders.get(
+                email.strip().casefold()
+            )
+            type_found = self._quick_types.get(type_name) or self._quick_types.get(
+                type_name.strip().casefold()
+            )
+            if holder_found is None or type_found is None:
+                return None
+            type_id, type_index, issue_empty_ok, issue_ok, expiry_empty_ok, expiry_ok = type_found
+            # YYYY-MM-DD only (fromisoformat also takes "20250301  ", which the full
+            # rules strip and refuse): anything else goes to them.
+            if issue_text:
+                if len(issue_text) != 10 or issue_text[4] != "-" or issue_text[7] != "-":
+                    return None
+                issue: date | None = date.fromisoformat(issue_text)
+                if not issue_ok:
+                    return None
+            elif issue_empty_ok:
+                issue = None
+            else:
+                return None
+            if expiry_text:
+                if len(expiry_text) != 10 or expiry_text[4] != "-" or expiry_text[7] != "-":
+                    return None
+                expiry_day = date.fromisoformat(expiry_text)
+                if not expiry_ok or (issue is not None and expiry_day < issue):
+                    return None
+                expiry: date | None = expiry_day
+            elif expiry_empty_ok:
+                expiry = None
+            else:
+                return None
+        except (IndexError, ValueError):
             return None
         if number and not _plain(number, MAX_CREDENTIAL_NUMBER):
             return None
@@ -231,10 +245,6 @@ class RowParser:
         holder, holder_index = holder_found
         row = (row_number, holder, type_id, issue, expiry, number or None, external_id or None)
         return row, holder_index, type_index
-
-    def _optional(self, cells: list[str], column: Column) -> str:
-        position = self._positions.get(column)
-        return "" if position is None else cells[position]
 
     def _cell(self, cells: list[str], column: Column) -> str:
         position = self._positions.get(column)
@@ -341,14 +351,6 @@ class RowParser:
                 )
             )
         return credential_type
-
-
-def _quick_date(text: str) -> date:
-    """YYYY-MM-DD only (fromisoformat also takes "20250301  ", which the full rules strip
-    and refuse); anything else goes to them."""
-    if len(text) != 10 or text[4] != "-" or text[7] != "-":
-        raise ValueError(text)
-    return date.fromisoformat(text)
 
 
 def _plain(text: str, longest: int) -> bool:
