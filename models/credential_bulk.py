@@ -77,33 +77,45 @@ WHERE c.holder_id IN :holder_ids AND c.type_id IN :type_ids AND c.archived_at IS
 )
 
 
+# PostgreSQL plans the same look-up from the tables' statistics, which a large import's
+# own rows are not in yet: it took the organization's index too. Per (holder, type) pair,
+# a lateral look-up leaves it the unique index of live pairs as the one good plan.
+_POSTGRES_LIVE_LATEST = text(
+    """
+SELECT c.id, c.holder_id, c.type_id, c.latest_version_number, v.issue_date, v.expiry_date,
+    v.credential_number, c.external_id
+FROM unnest(CAST(:holder_ids AS integer[]), CAST(:type_ids AS integer[]))
+    AS pair(holder_id, type_id)
+CROSS JOIN LATERAL (
+    SELECT live.id, live.holder_id, live.type_id, live.latest_version_number,
+        live.external_id
+    FROM credentials AS live
+    WHERE live.holder_id = pair.holder_id AND live.type_id = pair.type_id
+        AND live.archived_at IS NULL AND live.organization_id = :organization_id
+) AS c
+JOIN credential_versions AS v ON v.credential_id = c.id AND v.number = c.latest_version_number
+"""
+).columns(*_LATEST_COLUMNS)
+
+
 def select_live_latest(
-    dialect_name: str,
-    organization_id: int,
-    holder_ids: Collection[int],
-    type_ids: Collection[int],
+    dialect_name: str, organization_id: int, pairs: Collection[tuple[int, int]]
 ) -> Executable:
-    """Live credentials of some holders and types with their latest version's details:
+    """Live credentials of some (holder, type) pairs with their latest version's details:
     (credential id, holder id, type id, latest number, issue, expiry, number, external id),
-    looked up by the (holder, type) index. Callers keep only the pairs they asked about."""
+    looked up by the unique index of live pairs whatever the planner knows of the tables.
+    On SQLite the holders' and types' cross product is looked up: callers keep the pairs
+    they asked about."""
     if dialect_name == "sqlite":
         return _SQLITE_LIVE_LATEST.params(
-            holder_ids=list(holder_ids),
-            type_ids=list(type_ids),
+            holder_ids=list({holder for holder, _ in pairs}),
+            type_ids=list({type_id for _, type_id in pairs}),
             organization_id=organization_id,
         )
-    return (
-        select(*_LATEST_COLUMNS)
-        .join(
-            CredentialVersion,
-            (CredentialVersion.credential_id == Credential.id)
-            & (CredentialVersion.number == Credential.latest_version_number),
-        )
-        .where(
-            Credential.holder_id.in_(holder_ids),
-            Credential.type_id.in_(type_ids),
-            Credential.archived_at.is_(None),
-        )
+    return _POSTGRES_LIVE_LATEST.params(
+        holder_ids=[holder for holder, _ in pairs],
+        type_ids=[type_id for _, type_id in pairs],
+        organization_id=organization_id,
     )
 
 
@@ -159,40 +171,37 @@ FROM unnest($4::integer[], $5::integer[], $6::integer[], $7::date[], $8::date[],
          approval_status, reviewed)
 """
 # One event per new version (SUBMITTED for a first one, VERSION_ADDED after), then
-# APPROVED for each the importer approved: ids follow the versions' order.
-_EVENTS = """
+# APPROVED for each the importer approved: ids follow the versions' order. SQLite reads
+# them back from the batch's versions (consecutive ids under the write lock, looked up by
+# key); PostgreSQL takes them from arrays, as its planner knows nothing yet of the rows
+# this transaction added and would scan them.
+_SQLITE_EVENTS = f"""
 INSERT INTO credential_events (organization_id, kind, credential_id, version_id, holder_id,
     type_id, actor_id, occurred_at, data)
 SELECT organization_id, kind, credential_id, version_id, holder_id, type_id, actor_id,
     occurred_at, data FROM (
-    SELECT v.organization_id, CASE WHEN v.number = 1 THEN '{submitted}'
-        ELSE '{version_added}' END AS kind, v.credential_id, v.id AS version_id,
+    SELECT v.organization_id, CASE WHEN v.number = 1 THEN '{_SUBMITTED}'
+        ELSE '{_VERSION_ADDED}' END AS kind, v.credential_id, v.id AS version_id,
         c.holder_id, c.type_id, v.submitted_by_id AS actor_id, v.created_at AS occurred_at,
-        {empty} AS data, 0 AS step
+        '{{}}' AS data, 0 AS step
     FROM credential_versions v JOIN credentials c ON c.id = v.credential_id
-    WHERE {versions}
+    WHERE v.id BETWEEN ?1 AND ?2
     UNION ALL
-    SELECT v.organization_id, '{approved}', v.credential_id, v.id, c.holder_id, c.type_id,
-        v.submitted_by_id, v.created_at, {empty}, 1
+    SELECT v.organization_id, '{_APPROVED}', v.credential_id, v.id, c.holder_id, c.type_id,
+        v.submitted_by_id, v.created_at, '{{}}', 1
     FROM credential_versions v JOIN credentials c ON c.id = v.credential_id
-    WHERE {versions} AND v.reviewed_by_id IS NOT NULL
+    WHERE v.id BETWEEN ?1 AND ?2 AND v.reviewed_by_id IS NOT NULL
 ) AS new_events ORDER BY version_id, step
 """
-_SQLITE_EVENTS = _EVENTS.format(
-    submitted=_SUBMITTED,
-    version_added=_VERSION_ADDED,
-    approved=_APPROVED,
-    empty="'{}'",
-    versions="v.id BETWEEN ?1 AND ?2",  # the batch's ids: consecutive under the write lock
-)
-_POSTGRES_EVENTS = _EVENTS.format(
-    submitted=_SUBMITTED,
-    version_added=_VERSION_ADDED,
-    approved=_APPROVED,
-    empty="'{}'::json",
-    # A sequence's values need not be consecutive: others may take some in between.
-    versions="v.id = ANY($1::integer[])",
-)
+_POSTGRES_EVENTS = """
+INSERT INTO credential_events (organization_id, kind, credential_id, version_id, holder_id,
+    type_id, actor_id, occurred_at, data)
+SELECT $1::integer, e.kind, e.credential_id, e.version_id, e.holder_id, e.type_id,
+    $2::integer, $3::timestamptz, '{}'::json
+FROM unnest($4::text[], $5::integer[], $6::integer[], $7::integer[], $8::integer[])
+    WITH ORDINALITY AS e(kind, credential_id, version_id, holder_id, type_id, n)
+ORDER BY e.n
+"""
 
 
 @dataclass
@@ -214,6 +223,8 @@ class NewVersions:
     left out of `credential_ids`, which holds the others'."""
 
     credential_ids: list[int]
+    holder_ids: list[int]
+    type_ids: list[int]
     numbers: list[int]
     issue_dates: list[date | None]
     expiry_dates: list[date | None]
@@ -317,7 +328,23 @@ class BulkWriter:
             versions.approval_statuses,
             versions.reviewed,
         )
-        await driver.execute(_POSTGRES_EVENTS, version_ids)
+        events: list[tuple[str, int, int, int, int]] = []
+        for number, credential_id, version_id, holder_id, type_id, reviewed in zip(
+            versions.numbers,
+            credential_column,
+            version_ids,
+            versions.holder_ids,
+            versions.type_ids,
+            versions.reviewed,
+            strict=True,
+        ):
+            kind = _SUBMITTED if number == 1 else _VERSION_ADDED
+            events.append((kind, credential_id, version_id, holder_id, type_id))
+            if reviewed:
+                events.append((_APPROVED, credential_id, version_id, holder_id, type_id))
+        await driver.execute(
+            _POSTGRES_EVENTS, organization_id, actor_id, now, *map(list, zip(*events, strict=True))
+        )
 
     async def _sqlite_write(
         self,

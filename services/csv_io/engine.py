@@ -169,19 +169,15 @@ class _Import:
         plan = _Plan()
         if not parsed:
             return plan
-        holder_ids = {row[HOLDER].id for row in parsed}
-        type_ids = {row[TYPE_ID] for row in parsed}
+        statement = select_live_latest(
+            session.get_bind().dialect.name,
+            self.viewer.organization_id,
+            [(row[HOLDER].id, row[TYPE_ID]) for row in parsed],
+        )
         existing = {
             (holder_id, type_id): (credential_id, number, (issue, expiry, cred_no), external)
             for credential_id, holder_id, type_id, number, issue, expiry, cred_no, external in (
-                await session.execute(
-                    select_live_latest(
-                        session.get_bind().dialect.name,
-                        self.viewer.organization_id,
-                        holder_ids,
-                        type_ids,
-                    )
-                )
+                await session.execute(statement)
             )
         }
         if not existing:  # a first import: the common case of a large file
@@ -240,6 +236,8 @@ class _Import:
             ),
             NewVersions(
                 [cid for _, cid, _, _ in plan.versions],
+                [row[HOLDER].id for row in targets],
+                [row[TYPE_ID] for row in targets],
                 [1] * len(creates) + [n for _, _, n, _ in plan.versions],
                 [row[ISSUE] for row in targets],
                 [row[EXPIRY] for row in targets],
