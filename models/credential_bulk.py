@@ -79,7 +79,9 @@ WHERE c.holder_id IN :holder_ids AND c.type_id IN :type_ids AND c.archived_at IS
 
 # PostgreSQL plans the same look-up from the tables' statistics, which a large import's
 # own rows are not in yet: it took the organization's index too. Per (holder, type) pair,
-# a lateral look-up leaves it the unique index of live pairs as the one good plan.
+# a lateral look-up leaves it the unique index of live pairs as the one good plan (LIMIT 1,
+# true of live pairs anyway, keeps the planner from flattening it into a hash join over
+# the whole table).
 _POSTGRES_LIVE_LATEST = text(
     """
 SELECT c.id, c.holder_id, c.type_id, c.latest_version_number, v.issue_date, v.expiry_date,
@@ -92,6 +94,7 @@ CROSS JOIN LATERAL (
     FROM credentials AS live
     WHERE live.holder_id = pair.holder_id AND live.type_id = pair.type_id
         AND live.archived_at IS NULL AND live.organization_id = :organization_id
+    LIMIT 1
 ) AS c
 JOIN credential_versions AS v ON v.credential_id = c.id AND v.number = c.latest_version_number
 """
