@@ -6,8 +6,9 @@
   transaction (ids assigned in Python: no checks, no events).
 - export: the export stream of every credential to a file; raw baseline: the same joined
   SELECT through sqlite3 to csv.writer.
-Each measurement runs in a fresh process; peak memory is that process's maximum resident
-set (getrusage), the interpreter and libraries included.
+Each measurement runs in a fresh process, its modules loaded before the clock starts (as
+in a running server); peak memory is that process's maximum resident set (getrusage), the
+interpreter and libraries included.
 
 Run from the project root: PYTHONPATH=. .venv/bin/python bench/csv_io.py [--import-only]
 [ROWS ...] (default: 20000 1000000). With BENCH_POSTGRES_URL=postgresql://user@host/db (a
@@ -38,14 +39,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 from sqlalchemy import insert
 
+from models.credential_filter import CredentialFilter
 from models.credential_type import CredentialType, FieldRule
-from models.tenancy import unscoped
+from models.tenancy import scoped_to, unscoped
 from models.user import User
 from server.database import Database
 from server.migrations import upgrade_to_head
 from services import identity
+from services.csv_io.engine import ImportOptions, run_import
+from services.csv_io.export import export_csv
+from services.csv_io.jobs import start_job
 from services.visibility import search_scope
 
 TYPES = 20
@@ -116,9 +122,6 @@ def _write_file(path: Path, rows: int) -> None:
 
 
 async def _import(url: str, file: Path, admin_id: int) -> None:
-    from services.csv_io.engine import ImportOptions, run_import
-    from services.csv_io.jobs import start_job
-
     database = Database(url)
     options = ImportOptions(dry_run=False)
     async with database.read(unscoped()) as session:
@@ -169,8 +172,6 @@ def _raw_import(db: Path, file: Path) -> None:
 
 
 async def _raw_postgres_import(url: str, file: Path) -> None:
-    import asyncpg
-
     now = datetime.now(UTC)
     connection = await asyncpg.connect(urlunsplit(urlsplit(url)._replace(scheme="postgresql")))
     users = dict(await connection.fetch("SELECT email_key, id FROM users"))
@@ -237,10 +238,6 @@ async def _raw_postgres_import(url: str, file: Path) -> None:
 
 
 async def _export(url: str, out: Path, admin_id: int) -> None:
-    from models.credential_filter import CredentialFilter
-    from models.tenancy import scoped_to
-    from services.csv_io.export import export_csv
-
     database = Database(url)
     async with database.read(unscoped()) as session:
         viewer = await identity.viewer_of_user(session, admin_id)
@@ -315,8 +312,6 @@ def _sqlite_url(path: Path) -> str:
 @contextmanager
 def _postgres_database(admin_url: str, role: str) -> Iterator[str]:
     """A database of its own on the server of `admin_url`, dropped afterwards."""
-    import asyncpg
-
     parts = urlsplit(admin_url)
     plain = urlunsplit(parts._replace(scheme="postgresql"))
     name = f"bench_csv_{role}_{os.getpid()}"
