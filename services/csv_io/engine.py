@@ -30,14 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.credential import ApprovalStatus
 from models.credential_bulk import (
-    BulkWriter,
-    NewCredentials,
-    NewVersions,
     select_active_users,
     select_live_latest,
     select_types,
     update_latest_versions,
 )
+from models.credential_bulk_insert import BulkWriter, NewCredentials, NewVersions
 from models.event import prepare_event_writes
 from models.import_job import ErrorPolicy, ImportJob, ImportStatus
 from models.tenancy import scoped_to
