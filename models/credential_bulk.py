@@ -1,28 +1,22 @@
-"""Set-based statements for bulk loading credentials (CSV import): Core inserts and updates
-executed with many parameter sets at once, and the look-ups that feed them.
+"""The look-ups of bulk loading credentials (CSV import): the users and types a file may
+name, the live credentials its rows may renew, and the update that renews them. The
+inserts are in models.credential_bulk_insert.
 
-The inserts go through the session's connection, past the ORM: callers pass the
-organization id on every row (the lookups, ORM selects, stay scoped by the session).
+The text statements pass the organization id themselves; the ORM selects stay scoped by
+the session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from datetime import date
-from typing import Any
+from collections.abc import Collection
 
-from sqlalchemy import Select, Table, Update, bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Executable, Select, Table, Update, bindparam, select, text, update
 
 from models.credential import Credential, CredentialVersion
 from models.credential_type import CredentialType
-from models.event import CredentialEvent
 from models.user import User
 
 _credentials: Table = Credential.__table__  # type: ignore[assignment]
-_versions: Table = CredentialVersion.__table__  # type: ignore[assignment]
-_events: Table = CredentialEvent.__table__  # type: ignore[assignment]
-CREDENTIALS_TABLE, VERSIONS_TABLE, EVENTS_TABLE = _credentials, _versions, _events
 
 
 def select_active_users(company_ids: Collection[int] | None) -> Select[str, int, int | None]:
@@ -37,83 +31,77 @@ def select_types() -> Select[CredentialType]:
     return select(CredentialType)
 
 
-def select_live_latest(
-    holder_ids: Collection[int], type_ids: Collection[int]
-) -> Select[int, int, int, int, date | None, date | None, str | None, str | None]:
-    """Live credentials of some holders and types with their latest version's details:
-    (credential id, holder id, type id, latest number, issue, expiry, number, external id).
-    Callers keep only the (holder, type) pairs they asked about."""
-    return (
-        select(
-            Credential.id,
-            Credential.holder_id,
-            Credential.type_id,
-            Credential.latest_version_number,
-            CredentialVersion.issue_date,
-            CredentialVersion.expiry_date,
-            CredentialVersion.credential_number,
-            Credential.external_id,
-        )
-        .join(
-            CredentialVersion,
-            (CredentialVersion.credential_id == Credential.id)
-            & (CredentialVersion.number == Credential.latest_version_number),
-        )
-        .where(
-            Credential.holder_id.in_(holder_ids),
-            Credential.type_id.in_(type_ids),
-            Credential.archived_at.is_(None),
-        )
+_LATEST_COLUMNS = (
+    Credential.id,
+    Credential.holder_id,
+    Credential.type_id,
+    Credential.latest_version_number,
+    CredentialVersion.issue_date,
+    CredentialVersion.expiry_date,
+    CredentialVersion.credential_number,
+    Credential.external_id,
+)
+# SQLite without statistics (a fresh import's tables have none) walks the organization's
+# whole index for this instead: each batch then read every credential loaded before it.
+_SQLITE_LIVE_LATEST = (
+    text(
+        """
+SELECT c.id, c.holder_id, c.type_id, c.latest_version_number, v.issue_date, v.expiry_date,
+    v.credential_number, c.external_id
+FROM credentials AS c INDEXED BY uq_credentials_live_holder_type
+JOIN credential_versions AS v ON v.credential_id = c.id AND v.number = c.latest_version_number
+WHERE c.holder_id IN :holder_ids AND c.type_id IN :type_ids AND c.archived_at IS NULL
+    AND c.organization_id = :organization_id
+"""
     )
+    .bindparams(bindparam("holder_ids", expanding=True), bindparam("type_ids", expanding=True))
+    .columns(*_LATEST_COLUMNS)
+)
 
 
-async def reserve_ids(connection: AsyncConnection, table: Table, count: int) -> list[int]:
-    """`count` new primary keys of `table`, for inserts that pass their ids: RETURNING
-    with many parameter sets runs one statement per row on SQLite. PostgreSQL: taken
-    from the table's sequence. SQLite: after the highest id, which is safe because the
-    write transaction (BEGIN IMMEDIATE) holds the database's only write lock."""
-    if count == 0:
-        return []
-    if connection.dialect.name == "postgresql":
-        sequence = func.pg_get_serial_sequence(table.name, "id")
-        result = await connection.execute(
-            select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+# PostgreSQL plans the same look-up from the tables' statistics, which a large import's
+# own rows are not in yet: it took the organization's index too. Per (holder, type) pair,
+# a lateral look-up leaves it the unique index of live pairs as the one good plan (LIMIT 1,
+# true of live pairs anyway, keeps the planner from flattening it into a hash join over
+# the whole table).
+_POSTGRES_LIVE_LATEST = text(
+    """
+SELECT c.id, c.holder_id, c.type_id, c.latest_version_number, v.issue_date, v.expiry_date,
+    v.credential_number, c.external_id
+FROM unnest(CAST(:holder_ids AS integer[]), CAST(:type_ids AS integer[]))
+    AS pair(holder_id, type_id)
+CROSS JOIN LATERAL (
+    SELECT live.id, live.holder_id, live.type_id, live.latest_version_number,
+        live.external_id
+    FROM credentials AS live
+    WHERE live.holder_id = pair.holder_id AND live.type_id = pair.type_id
+        AND live.archived_at IS NULL AND live.organization_id = :organization_id
+    LIMIT 1
+) AS c
+JOIN credential_versions AS v ON v.credential_id = c.id AND v.number = c.latest_version_number
+"""
+).columns(*_LATEST_COLUMNS)
+
+
+def select_live_latest(
+    dialect_name: str, organization_id: int, pairs: Collection[tuple[int, int]]
+) -> Executable:
+    """Live credentials of some (holder, type) pairs with their latest version's details:
+    (credential id, holder id, type id, latest number, issue, expiry, number, external id),
+    looked up by the unique index of live pairs whatever the planner knows of the tables.
+    On SQLite the holders' and types' cross product is looked up: callers keep the pairs
+    they asked about."""
+    if dialect_name == "sqlite":
+        return _SQLITE_LIVE_LATEST.params(
+            holder_ids=list({holder for holder, _ in pairs}),
+            type_ids=list({type_id for _, type_id in pairs}),
+            organization_id=organization_id,
         )
-        return list(result.scalars())
-    highest = await connection.scalar(select(func.max(table.c.id))) or 0
-    return list(range(highest + 1, highest + 1 + count))
-
-
-async def insert_many(
-    connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]
-) -> None:
-    """INSERT of many rows with the same keys. On SQLite, straight to the driver's
-    executemany with each distinct value bound once per batch (a batch repeats the same
-    timestamp in five columns a row): SQLAlchemy's per-row parameter handling was a third
-    of an import's time. Elsewhere, a Core executemany."""
-    if not rows:
-        return
-    if connection.dialect.name != "sqlite":
-        await connection.execute(insert(table), rows)
-        return
-    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(rows[0]))
-    processors: dict[str, Callable[[Any], Any]] = compiled._bind_processors  # type: ignore[assignment]
-    columns = []
-    for name in compiled.positiontup or []:
-        values = [row[name] for row in rows]
-        processor = processors.get(name)
-        columns.append(values if processor is None else _bound(values, processor))
-    parameters = list(zip(*columns, strict=True))
-    await connection.exec_driver_sql(compiled.string, parameters)
-
-
-def _bound(values: list[Any], processor: Callable[[Any], Any]) -> list[Any]:
-    """`values` through a bind processor, each distinct value once."""
-    try:
-        done = {value: processor(value) if value is not None else None for value in set(values)}
-    except TypeError:  # unhashable values, e.g. JSON documents: one by one
-        return [processor(value) if value is not None else None for value in values]
-    return [done[value] for value in values]
+    return _POSTGRES_LIVE_LATEST.params(
+        holder_ids=[holder for holder, _ in pairs],
+        type_ids=[type_id for _, type_id in pairs],
+        organization_id=organization_id,
+    )
 
 
 def update_latest_versions() -> Update:

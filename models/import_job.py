@@ -65,6 +65,10 @@ class ImportJob(TenantOwned, Base):
     bytes_read: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The process running the job and when it last said so: a RUNNING job whose process
+    # is gone was killed (services.csv_io.liveness).
+    runner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None]
 
 
 class ImportRowResult(TenantOwned, Base):
@@ -83,6 +87,10 @@ class ImportRowResult(TenantOwned, Base):
 
 def select_job(job_id: int) -> Select[ImportJob]:
     return select(ImportJob).where(ImportJob.id == job_id)
+
+
+def select_running_jobs() -> Select[ImportJob]:
+    return select(ImportJob).where(ImportJob.status == ImportStatus.RUNNING).order_by(ImportJob.id)
 
 
 def select_results(job_id: int, limit: int, after_id: int = 0) -> Select[ImportRowResult]:

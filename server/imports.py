@@ -15,7 +15,7 @@ from typing import BinaryIO
 from models.import_job import ImportJob
 from server.database import Database
 from server.metrics import Metrics
-from services.csv_io.engine import ImportOptions, run_import
+from services.csv_io.engine import BatchHook, ImportOptions, run_import
 from services.csv_io.jobs import JobReport
 from services.viewer import Viewer
 
@@ -46,6 +46,8 @@ class ImportRunner:
         self.clock = clock
         self.inline_max_bytes = inline_max_bytes
         self._running: dict[int, _Running] = {}
+        # Awaited by each import after each batch (tests hold an import there).
+        self.batch_hook: BatchHook | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(
@@ -102,7 +104,7 @@ class ImportRunner:
         outcome = "error"
         try:
             report = await run_import(
-                self.database, viewer, job, stream, options, self.clock, listener
+                self.database, viewer, job, stream, options, self.clock, listener, self.batch_hook
             )
             outcome = report.status(options.error_policy).value.lower()
             self._count_rows(report)

@@ -19,7 +19,7 @@ are not told about a register being loaded.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,31 +30,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.credential import ApprovalStatus
 from models.credential_bulk import (
-    CREDENTIALS_TABLE,
-    EVENTS_TABLE,
-    VERSIONS_TABLE,
-    insert_many,
-    reserve_ids,
     select_active_users,
     select_live_latest,
     select_types,
     update_latest_versions,
 )
-from models.event import CredentialEventKind, prepare_event_writes
+from models.credential_bulk_insert import BulkWriter, NewCredentials, NewVersions
+from models.event import prepare_event_writes
 from models.import_job import ErrorPolicy, ImportJob, ImportStatus
 from models.tenancy import scoped_to
 from services.credentials import policy
 from services.credentials.settings import load_settings
-from services.csv_io.columns import COLUMNS, Column
+from services.csv_io.columns import COLUMNS
 from services.csv_io.errors import ImportErrorCode
 from services.csv_io.jobs import JobReport, save_progress, save_report
 from services.csv_io.reader import CsvRows, FileProblem
-from services.csv_io.rows import HolderRef, ParsedRow, Problem, RowParser
+from services.csv_io.rows import (
+    EXPIRY,
+    EXTERNAL_ID,
+    HOLDER,
+    ISSUE,
+    NUMBER,
+    TYPE_ID,
+    HolderRef,
+    PairSet,
+    ParsedRow,
+    Problem,
+    RowParser,
+)
 from services.viewer import Viewer
 
-BATCH_SIZE = 2_000
+# Small enough that checking the next batch overlaps most of the last one's writing
+# (at 20,000 rows 1,000 beat 5,000), large enough that each batch's look-up is cheap.
+BATCH_SIZE = 1_000
 # Batches between progress saves to the job row (its own short transaction).
-PROGRESS_EVERY_BATCHES = 10
+PROGRESS_EVERY_BATCHES = 20
 
 
 class Sessions(Protocol):
@@ -75,6 +85,9 @@ class ImportOptions:
 
 
 ProgressListener = Callable[[JobReport], None]
+# Awaited after each batch, once its progress is out: a seam for tests that hold an
+# import between batches (and look at it from outside) without sleeping.
+BatchHook = Callable[[JobReport], Awaitable[None]]
 
 
 class _RolledBack(Exception):
@@ -105,15 +118,17 @@ class _Import:
         options: ImportOptions,
         clock: Callable[[], datetime],
         listener: ProgressListener | None,
+        batch_hook: BatchHook | None,
     ) -> None:
         self.sessions = sessions
         self.viewer = viewer
         self.options = options
         self.clock = clock
         self.listener = listener
+        self.batch_hook = batch_hook
         self.report = JobReport(job_id=job.id, bytes_total=job.bytes_total)
         self.scope = scoped_to(viewer.organization_id)
-        self.seen: set[int] = set()
+        self.seen: PairSet | None = None
         self.writing = not options.dry_run
         self.approvals_required = True
         self.batches = 0
@@ -128,7 +143,9 @@ class _Import:
         types = {t.name_key: t for t in await session.scalars(select_types())}
         settings = await load_settings(session, self.viewer.organization_id)
         self.approvals_required = settings.approvals_required
-        return RowParser(self.viewer, rows.header.positions, users, types)
+        parser = RowParser(self.viewer, rows.header.positions, users, types)
+        self.seen = parser.pair_set()
+        return parser
 
     def _missing_columns(self, rows: CsvRows) -> list[Problem]:
         return [
@@ -142,94 +159,62 @@ class _Import:
         ]
 
     def _check(self, parser: RowParser, batch: list[tuple[int, list[str]]]) -> list[ParsedRow]:
-        parsed: list[ParsedRow] = []
-        for row_number, cells in batch:
-            result = parser.parse(row_number, cells)
-            if isinstance(result, list):
-                self.report.fail(row_number, result)
-                continue
-            key = (result.holder.id << 32) | result.type_id
-            if key in self.seen:
-                self.report.fail(
-                    row_number,
-                    [
-                        Problem(
-                            Column.CREDENTIAL_TYPE,
-                            ImportErrorCode.DUPLICATE_ROW,
-                            "This holder and credential type are on an earlier row of the "
-                            "file too: keep one row per holder and type.",
-                        )
-                    ],
-                )
-                continue
-            self.seen.add(key)
-            parsed.append(result)
+        assert self.seen is not None, "the parser comes first"
+        parsed, failures = parser.check(batch, self.seen)
+        for row_number, problems in failures:
+            self.report.fail(row_number, problems)
         return parsed
 
     async def _plan(self, session: AsyncSession, parsed: list[ParsedRow]) -> _Plan:
         plan = _Plan()
         if not parsed:
             return plan
-        holder_ids = {row.holder.id for row in parsed}
-        type_ids = {row.type_id for row in parsed}
+        statement = select_live_latest(
+            session.get_bind().dialect.name,
+            self.viewer.organization_id,
+            [(row[HOLDER].id, row[TYPE_ID]) for row in parsed],
+        )
         existing = {
             (holder_id, type_id): (credential_id, number, (issue, expiry, cred_no), external)
             for credential_id, holder_id, type_id, number, issue, expiry, cred_no, external in (
-                await session.execute(select_live_latest(holder_ids, type_ids))
+                await session.execute(statement)
             )
         }
+        if not existing:  # a first import: the common case of a large file
+            plan.creates = parsed
+            return plan
         for row in parsed:
-            found = existing.get((row.holder.id, row.type_id))
+            found = existing.get((row[HOLDER].id, row[TYPE_ID]))
             if found is None:
                 plan.creates.append(row)
                 continue
             credential_id, number, latest, external_id = found
-            details = row.details
-            if (details.issue_date, details.expiry_date, details.credential_number) == latest:
+            if (row[ISSUE], row[EXPIRY], row[NUMBER]) == latest:
                 plan.unchanged += 1
             else:
                 plan.versions.append(
-                    (row, credential_id, number + 1, row.external_id or external_id)
+                    (row, credential_id, number + 1, row[EXTERNAL_ID] or external_id)
                 )
         return plan
 
     # -- writing ---------------------------------------------------------------------
 
-    def _status(self, holder: HolderRef) -> tuple[ApprovalStatus, bool]:
-        """The new version's status, and whether it was approved by the importer."""
+    def _statuses(self, rows: list[ParsedRow]) -> tuple[list[str], list[bool]]:
+        """The new versions' approval statuses, and whether the importer approved each."""
         if not self.approvals_required:
-            return ApprovalStatus.APPROVED, False
-        if self.options.approve_all and policy.can_review(self.viewer, holder):
-            return ApprovalStatus.APPROVED, True
-        return ApprovalStatus.PENDING, False
+            return [ApprovalStatus.APPROVED.value] * len(rows), [False] * len(rows)
+        if not self.options.approve_all:
+            return [ApprovalStatus.PENDING.value] * len(rows), [False] * len(rows)
+        reviewed = [policy.can_review(self.viewer, row[HOLDER]) for row in rows]
+        approved, pending = ApprovalStatus.APPROVED.value, ApprovalStatus.PENDING.value
+        return [approved if done else pending for done in reviewed], reviewed
 
-    async def _write(self, session: AsyncSession, plan: _Plan) -> None:
+    async def _write(self, session: AsyncSession, writer: BulkWriter, plan: _Plan) -> None:
         now = self.clock()
         org = self.viewer.organization_id
-        actor = self.viewer.user_id
-        connection = await session.connection()
-        created_ids = await reserve_ids(connection, CREDENTIALS_TABLE, len(plan.creates))
-        if plan.creates:
-            await insert_many(
-                connection,
-                CREDENTIALS_TABLE,
-                [
-                    {
-                        "id": credential_id,
-                        "organization_id": org,
-                        "type_id": row.type_id,
-                        "holder_id": row.holder.id,
-                        "latest_version_number": 1,
-                        "revision": 1,
-                        "external_id": row.external_id,
-                        "created_by_id": actor,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for row, credential_id in zip(plan.creates, created_ids, strict=True)
-                ],
-            )
+        creates = plan.creates
         if plan.versions:
+            connection = await session.connection()
             await connection.execute(
                 update_latest_versions(),
                 [
@@ -237,76 +222,61 @@ class _Import:
                     for _, cid, n, ext in plan.versions
                 ],
             )
-        targets = [(row, cid, 1) for row, cid in zip(plan.creates, created_ids, strict=True)] + [
-            (row, cid, n) for row, cid, n, _ in plan.versions
-        ]
-        version_ids = await reserve_ids(connection, VERSIONS_TABLE, len(targets))
-        version_rows = []
-        approved_by_importer = []
-        for (row, credential_id, number), version_id in zip(targets, version_ids, strict=True):
-            status, approved = self._status(row.holder)
-            approved_by_importer.append(approved)
-            version_rows.append(
-                {
-                    "id": version_id,
-                    "organization_id": org,
-                    "credential_id": credential_id,
-                    "number": number,
-                    "issue_date": row.details.issue_date,
-                    "expiry_date": row.details.expiry_date,
-                    "credential_number": row.details.credential_number,
-                    "approval_status": status,
-                    "reviewed_by_id": actor if approved else None,
-                    "reviewed_at": now if approved else None,
-                    "submitted_by_id": actor,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        await insert_many(connection, VERSIONS_TABLE, version_rows)
-        events: list[dict[str, Any]] = []
-        for (row, credential_id, number), version_id, approved in zip(
-            targets, version_ids, approved_by_importer, strict=True
-        ):
-            kind = (
-                CredentialEventKind.SUBMITTED if number == 1 else CredentialEventKind.VERSION_ADDED
-            )
-            kinds = [kind, CredentialEventKind.APPROVED] if approved else [kind]
-            events.extend(
-                {
-                    "organization_id": org,
-                    "kind": event_kind,
-                    "credential_id": credential_id,
-                    "version_id": version_id,
-                    "holder_id": row.holder.id,
-                    "type_id": row.type_id,
-                    "actor_id": actor,
-                    "occurred_at": now,
-                    "data": {},
-                }
-                for event_kind in kinds
-            )
+        targets = creates + [row for row, _, _, _ in plan.versions]
+        statuses, reviewed = self._statuses(targets)
         await session.run_sync(prepare_event_writes, org)
-        await insert_many(connection, EVENTS_TABLE, events)
+        await writer.write(
+            org,
+            self.viewer.user_id,
+            now,
+            NewCredentials(
+                [row[TYPE_ID] for row in creates],
+                [row[HOLDER].id for row in creates],
+                [row[EXTERNAL_ID] for row in creates],
+            ),
+            NewVersions(
+                [cid for _, cid, _, _ in plan.versions],
+                [row[HOLDER].id for row in targets],
+                [row[TYPE_ID] for row in targets],
+                [1] * len(creates) + [n for _, _, n, _ in plan.versions],
+                [row[ISSUE] for row in targets],
+                [row[EXPIRY] for row in targets],
+                [row[NUMBER] for row in targets],
+                statuses,
+                reviewed,
+            ),
+        )
 
     # -- the run -----------------------------------------------------------------------
 
-    async def _batch(self, session: AsyncSession, parser: RowParser, batch: list[Any]) -> None:
+    async def _batch(
+        self,
+        session: AsyncSession,
+        writer: BulkWriter | None,
+        parser: RowParser,
+        batch: list[Any],
+    ) -> None:
+        # Checked while the last batch's statements run on SQLite's thread; the look-up
+        # queues behind them.
         parsed = self._check(parser, batch)
         plan = await self._plan(session, parsed)
+        if writer is not None:
+            await writer.flush()
         if self.report.failed_count and self.options.error_policy is ErrorPolicy.REJECT_EVERYTHING:
             self.writing = False  # it all rolls back: checking the rest is enough
-        if self.writing and (plan.creates or plan.versions):
-            await self._write(session, plan)
+        if writer is not None and self.writing and (plan.creates or plan.versions):
+            await self._write(session, writer, plan)
         self.report.count(len(batch), len(plan.creates), len(plan.versions), plan.unchanged)
 
     async def _progress(self, rows: CsvRows, save: bool) -> None:
         self.report.bytes_read = rows.bytes_read
         if self.listener is not None:
             self.listener(self.report)
+        if self.batch_hook is not None:
+            await self.batch_hook(self.report)
         self.batches += 1
         if save and self.batches % PROGRESS_EVERY_BATCHES == 0:
-            await save_progress(self.sessions, self.scope, self.report)
+            await save_progress(self.sessions, self.scope, self.report, self.clock())
         await asyncio.sleep(0)  # let the server answer others between batches
 
     async def run(self, stream: BinaryIO) -> JobReport:
@@ -340,7 +310,7 @@ class _Import:
         async with self.sessions.read(self.scope) as session:
             parser = await self._parser(session, rows)
             for batch in _batches(rows):
-                await self._batch(session, parser, batch)
+                await self._batch(session, None, parser, batch)
                 await self._progress(rows, save=True)
 
     async def _run_all_or_nothing(self, rows: CsvRows) -> None:
@@ -350,9 +320,14 @@ class _Import:
         try:
             async with self.sessions.transaction(self.scope) as session:
                 parser = await self._parser(session, rows)
-                for batch in _batches(rows):
-                    await self._batch(session, parser, batch)
-                    await self._progress(rows, save)
+                writer = await BulkWriter.open(await session.connection())
+                try:
+                    for batch in _batches(rows):
+                        await self._batch(session, writer, parser, batch)
+                        await self._progress(rows, save)
+                    await writer.flush()
+                finally:
+                    await writer.settle()
                 if self.report.failed_count:
                     raise _RolledBack()
         except (_RolledBack, FileProblem) as stop:
@@ -365,7 +340,12 @@ class _Import:
             parser = await self._parser(session, rows)
         for batch in _batches(rows):
             async with self.sessions.transaction(self.scope) as session:
-                await self._batch(session, parser, batch)
+                writer = await BulkWriter.open(await session.connection())
+                try:
+                    await self._batch(session, writer, parser, batch)
+                    await writer.flush()
+                finally:
+                    await writer.settle()
             await self._progress(rows, save=True)
 
 
@@ -377,10 +357,11 @@ async def run_import(
     options: ImportOptions,
     clock: Callable[[], datetime],
     listener: ProgressListener | None = None,
+    batch_hook: BatchHook | None = None,
 ) -> JobReport:
     """Imports `stream` for the job `start_job` made, and saves the job's final report.
     An import cancelled or failing unexpectedly is saved as FAILED, then re-raised."""
-    work = _Import(sessions, viewer, job, options, clock, listener)
+    work = _Import(sessions, viewer, job, options, clock, listener, batch_hook)
     try:
         report = await work.run(stream)
     except BaseException:

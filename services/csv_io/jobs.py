@@ -18,11 +18,13 @@ from models.import_job import (
     insert_results,
     select_job,
     select_results,
+    select_running_jobs,
     update_job_progress,
 )
 from models.tenancy import scoped_to
 from services.credentials import policy
 from services.csv_io.errors import ImportErrorCode
+from services.csv_io.liveness import runner_gone, this_process
 from services.errors import DomainError
 from services.viewer import Viewer
 
@@ -121,6 +123,7 @@ async def start_job(
             "approveAll",
         )
     async with sessions.transaction(scoped_to(viewer.organization_id)) as session:
+        await fail_abandoned_jobs(session, now)
         job = ImportJob(
             organization_id=viewer.organization_id,
             created_by_id=viewer.user_id,
@@ -131,15 +134,62 @@ async def start_job(
             status=ImportStatus.RUNNING,
             bytes_total=bytes_total,
             created_at=now,
+            runner=this_process(),
+            heartbeat_at=now,
         )
         session.add(job)
         await session.flush()
     return job
 
 
-async def save_progress(sessions: _Sessions, scope: dict[str, Any], report: JobReport) -> None:
+async def save_progress(
+    sessions: _Sessions, scope: dict[str, Any], report: JobReport, now: datetime
+) -> None:
+    """The counts so far, and a heartbeat: the runner is alive."""
     async with sessions.transaction(scope) as session:
-        await session.execute(update_job_progress(report.job_id, report.progress_values()))
+        values = report.progress_values() | {"heartbeat_at": now}
+        await session.execute(update_job_progress(report.job_id, values))
+
+
+def _interrupted(
+    organization_id: int, job_id: int, row_number: int, policy: ErrorPolicy
+) -> dict[str, Any]:
+    """The row result of an import that stopped before the end of its file."""
+    return {
+        "organization_id": organization_id,
+        "job_id": job_id,
+        "row_number": row_number,
+        "column": None,
+        "code": ImportErrorCode.INTERRUPTED.value,
+        "message": "The import stopped before the end of the file: "
+        + (
+            "nothing was imported; import the file again."
+            if policy is ErrorPolicy.REJECT_EVERYTHING
+            else "import the file again to complete it (rows already imported are left "
+            "as they are)."
+        ),
+    }
+
+
+async def fail_abandoned_jobs(session: AsyncSession, now: datetime) -> list[int]:
+    """Marks FAILED, with an INTERRUPTED row result, the RUNNING jobs (those the session
+    sees) whose runner is gone: a killed process never saved its end. Under
+    REJECT_EVERYTHING its data rolled back with it; the ids of the jobs marked."""
+    marked = []
+    for job in list(await session.scalars(select_running_jobs())):
+        if not runner_gone(job.runner, job.heartbeat_at or job.created_at, now):
+            continue
+        job.status = ImportStatus.FAILED
+        job.finished_at = now
+        if job.error_policy is ErrorPolicy.REJECT_EVERYTHING and not job.dry_run:
+            job.created_count = job.versioned_count = 0
+        await session.execute(
+            insert_results(),
+            [_interrupted(job.organization_id, job.id, job.rows_read + 1, job.error_policy)],
+        )
+        marked.append(job.id)
+    await session.flush()
+    return marked
 
 
 async def save_report(
@@ -171,20 +221,9 @@ async def save_report(
         ]
         if report.interrupted:
             rows.append(
-                {
-                    "organization_id": organization_id,
-                    "job_id": report.job_id,
-                    "row_number": report.rows_read + 1,
-                    "column": None,
-                    "code": ImportErrorCode.INTERRUPTED.value,
-                    "message": "The import stopped before the end of the file: "
-                    + (
-                        "nothing was imported; import the file again."
-                        if options.error_policy is ErrorPolicy.REJECT_EVERYTHING
-                        else "import the file again to complete it (rows already "
-                        "imported are left as they are)."
-                    ),
-                }
+                _interrupted(
+                    organization_id, report.job_id, report.rows_read + 1, options.error_policy
+                )
             )
         connection = await session.connection()
         for start in range(0, len(rows), _RESULT_BATCH):

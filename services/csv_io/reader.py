@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -83,8 +84,10 @@ class CsvRows:
         self.row_number = 0
         header_line = self._next_line()
         self.delimiter = _delimiter_of(header_line)
-        self._lines = self._chain(header_line)
-        self._reader = csv.reader(self._lines, delimiter=self.delimiter, strict=False)
+        # The text stream itself after the header line: csv reads it in C, line by line.
+        self._reader = csv.reader(
+            itertools.chain((header_line,), self._text), delimiter=self.delimiter, strict=False
+        )
         header_cells = self._next_cells()
         if header_cells is None:  # pragma: no cover - the sniff above saw content
             raise FileProblem(ImportErrorCode.NO_HEADER, "The file has no header row.")
@@ -105,11 +108,6 @@ class CsvRows:
         except UnicodeDecodeError:
             raise self._not_utf8() from None
 
-    def _chain(self, first: str) -> Iterator[str]:
-        yield first
-        while line := self._next_line():
-            yield line
-
     def _not_utf8(self) -> FileProblem:
         return FileProblem(
             ImportErrorCode.NOT_UTF8,
@@ -121,24 +119,32 @@ class CsvRows:
     def _next_cells(self) -> list[str] | None:
         try:
             cells = next(self._reader, None)
-        except csv.Error as error:
-            row = self.row_number + 1
-            if "field larger than field limit" in str(error):
-                raise FileProblem(
-                    ImportErrorCode.FIELD_TOO_LARGE,
-                    f"Row {row} has a cell over {MAX_FIELD_BYTES // 1024} KB: is it the "
-                    "right file? (A quote left open makes the rest of a file one cell.)",
-                    row,
-                ) from None
-            raise FileProblem(
-                ImportErrorCode.MALFORMED, f"Row {row} is not valid CSV: {error}.", row
-            ) from None
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise self._problem(error) from None
         if cells is not None:
             self.row_number += 1
         return cells
 
+    def _problem(self, error: csv.Error | UnicodeDecodeError) -> FileProblem:
+        if isinstance(error, UnicodeDecodeError):
+            return self._not_utf8()
+        row = self.row_number + 1
+        if "field larger than field limit" in str(error):
+            return FileProblem(
+                ImportErrorCode.FIELD_TOO_LARGE,
+                f"Row {row} has a cell over {MAX_FIELD_BYTES // 1024} KB: is it the "
+                "right file? (A quote left open makes the rest of a file one cell.)",
+                row,
+            )
+        return FileProblem(ImportErrorCode.MALFORMED, f"Row {row} is not valid CSV: {error}.", row)
+
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        while (cells := self._next_cells()) is not None:
-            if not any(cell.strip() for cell in cells):
-                continue  # blank lines, as spreadsheets leave at the end
-            yield self.row_number, cells
+        try:
+            for cells in self._reader:
+                self.row_number += 1
+                # Blank lines, as spreadsheets leave at the end, are skipped (the first
+                # cell answers for most rows).
+                if (cells and cells[0].strip()) or any(cell.strip() for cell in cells):
+                    yield self.row_number, cells
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise self._problem(error) from None

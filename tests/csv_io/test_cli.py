@@ -1,5 +1,6 @@
 """The import-csv and export-csv commands as an operator runs them, in real processes:
-a REJECT_EVERYTHING import killed in the middle leaves nothing behind."""
+a REJECT_EVERYTHING import killed in the middle leaves nothing behind, and the next
+import marks its job failed."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 
 from models.credential import Credential, CredentialVersion
 from models.event import CredentialEvent
-from models.import_job import ImportJob, ImportStatus
+from models.import_job import ImportJob, ImportRowResult, ImportStatus
 from models.tenancy import unscoped
 from server.database import Database
 from tests.conftest import GraphQLClient
@@ -78,7 +79,7 @@ async def _count(database: Database, model: type[object]) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_a_killed_all_or_nothing_import_leaves_nothing(
+async def test_a_killed_all_or_nothing_import_leaves_nothing_and_its_job_fails(
     graphql: GraphQLClient, world: World, database: Database, database_url: str, tmp_path: Path
 ) -> None:
     # Given a file of 60,000 rows, each a worker of the organization
@@ -90,9 +91,8 @@ async def test_a_killed_all_or_nothing_import_leaves_nothing(
         for n, email in enumerate(emails):
             out.write(f"{email},First Aid,2026-01-10,2029-01-10,FA-{n}\n")
     # When import-csv writes it under REJECT_EVERYTHING and is killed after its first batch
-    command = _command(
-        "import-csv", str(register), "--user", str(world.user_ids["admin"]), "--no-dry-run"
-    )
+    admin = str(world.user_ids["admin"])
+    command = _command("import-csv", str(register), "--user", admin, "--no-dry-run")
     returncode = _kill_after_first_batch(command, database_url)
     assert returncode == -signal.SIGKILL
     assert await _count(database, Credential) == 0
@@ -101,6 +101,21 @@ async def test_a_killed_all_or_nothing_import_leaves_nothing(
     async with database.read(unscoped()) as session:
         statuses = list(await session.scalars(select(ImportJob.status)))
     assert statuses == [ImportStatus.RUNNING]
+    # And the next import finds its process gone and marks the job failed, interrupted
+    small = tmp_path / "small.csv"
+    small.write_text(HEADER + f"{emails[0]},First Aid,2026-01-10,2029-01-10,FA-0\n")
+    again = _run(database_url, "import-csv", str(small), "--user", admin, "--quiet")
+    assert again.returncode == 0, again.stderr
+    async with database.read(unscoped()) as session:
+        jobs = list(await session.scalars(select(ImportJob).order_by(ImportJob.id)))
+        results = list(await session.scalars(select(ImportRowResult)))
+    assert [job.status for job in jobs] == [ImportStatus.FAILED, ImportStatus.SUCCEEDED]
+    assert jobs[0].finished_at is not None
+    assert [(r.job_id, r.code) for r in results] == [(jobs[0].id, "INTERRUPTED")]
+    assert results[0].message == (
+        "The import stopped before the end of the file: nothing was imported; import the "
+        "file again."
+    )
 
 
 async def test_import_then_export_on_the_command_line(

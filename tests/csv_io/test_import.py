@@ -7,7 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from models.credential import Credential, CredentialVersion
+from models.credential_type import CredentialType
+from models.event import CredentialEvent
+from models.tenancy import unscoped
+from server.database import Database
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import create_type
 from tests.csv_io.helpers import HEADER, import_csv, upload
@@ -324,3 +330,43 @@ async def test_import_jobs_and_their_rows_are_counted_in_the_metrics(
         'credential_import_rows_total{result="unchanged"} 2.0',
         'credential_import_rows_total{result="failed"} 1.0',
     } <= metrics
+
+
+async def test_imports_log_their_events_in_order(
+    graphql: GraphQLClient, world: World, database: Database, first_aid: str
+) -> None:
+    # Given a file imported with approveAll, then a renewal of one of its rows
+    await import_csv(graphql, world.token("admin"), GOOD, approve_all=True)
+    renewed = HEADER + "acme_worker@example.com,First Aid,2029-01-10,2032-01-10,FA-1\n"
+    await import_csv(graphql, world.token("admin"), renewed)
+    # When the event log of the type is read in id order, with each event's version
+    async with database.read(unscoped()) as session:
+        rows = await session.execute(
+            select(
+                CredentialEvent.kind,
+                CredentialVersion.credential_number,
+                CredentialVersion.number,
+                CredentialEvent.actor_id,
+                CredentialEvent.holder_id == Credential.holder_id,
+                CredentialEvent.type_id == Credential.type_id,
+            )
+            .join(Credential, Credential.id == CredentialEvent.credential_id)
+            .join(
+                CredentialVersion,
+                (CredentialVersion.id == CredentialEvent.version_id)
+                & (CredentialVersion.credential_id == Credential.id),
+            )
+            .join(CredentialType, CredentialType.id == Credential.type_id)
+            .where(CredentialType.name_key == "first aid")
+            .order_by(CredentialEvent.id)
+        )
+    # Then each new credential was submitted then approved, and the renewal added a version,
+    # all by the importer, each event naming its own credential's version, holder and type
+    admin = world.user_ids["admin"]
+    assert [tuple(row) for row in rows] == [
+        ("SUBMITTED", "FA-1", 1, admin, True, True),
+        ("APPROVED", "FA-1", 1, admin, True, True),
+        ("SUBMITTED", "FA-2", 1, admin, True, True),
+        ("APPROVED", "FA-2", 1, admin, True, True),
+        ("VERSION_ADDED", "FA-1", 2, admin, True, True),
+    ]

@@ -1,16 +1,21 @@
 """A large import runs in the background of a real server; importJobProgress follows it
-over graphql-transport-ws to its end, and importJob reads the same end."""
+over graphql-transport-ws to its end, and importJob reads the same end; importJob shows an
+import held between two batches mid-run."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import httpx
 import pytest
 
 from models.base import utcnow
 from server.database import Database
+from server.imports import ImportRunner
 from server.settings import Settings
+from services.csv_io.jobs import JobReport
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import create_type
 from tests.csv_io.helpers import HEADER, add_workers, upload
@@ -71,6 +76,53 @@ async def test_progress_of_a_background_import_reaches_its_end(
     # And the job query says the same
     found = await client.execute(JOB, {"id": job["id"]}, token=world.token("admin"))
     assert found["data"]["importJob"] == {
+        "status": "SUCCEEDED",
+        "rowsRead": ROWS,
+        "createdCount": ROWS,
+    }
+
+
+def _runner_of(client: GraphQLClient) -> ImportRunner:
+    transport = client.http._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    runner: ImportRunner = transport.app.state.imports  # type: ignore[attr-defined]
+    return runner
+
+
+async def test_import_job_shows_the_progress_of_a_running_import(
+    graphql: GraphQLClient, world: World, database: Database
+) -> None:
+    # Given a file of 20,000 rows (several batches, imported in the background), and
+    # imports held after their first batch until the test lets them go
+    await create_type(graphql, world.token("admin"), name="First Aid")
+    emails = await add_workers(database, world.north_id, ROWS)
+    content = HEADER + "".join(
+        f"{email},First Aid,2026-01-10,2029-01-10,FA-{n}\n" for n, email in enumerate(emails)
+    )
+    runner = _runner_of(graphql)
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_after_first_batch(_: JobReport) -> None:
+        if not held.is_set():
+            held.set()
+            await release.wait()
+
+    runner.batch_hook = hold_after_first_batch
+    # When it is imported and the job is read while the import is held
+    response = await upload(graphql, world.token("admin"), content)
+    job_id = response.json()["data"]["importCredentials"]["job"]["id"]
+    await held.wait()
+    during = await graphql.execute(JOB, {"id": job_id}, token=world.token("admin"))
+    release.set()
+    await runner.finished()
+    after = await graphql.execute(JOB, {"id": job_id}, token=world.token("admin"))
+    # Then mid-run it is running with some rows read and created, not all
+    job = during["data"]["importJob"]
+    assert job["status"] == "RUNNING"
+    assert 0 < job["rowsRead"] < ROWS
+    assert 0 < job["createdCount"] <= job["rowsRead"]
+    # And at the end it has them all
+    assert after["data"]["importJob"] == {
         "status": "SUCCEEDED",
         "rowsRead": ROWS,
         "createdCount": ROWS,
