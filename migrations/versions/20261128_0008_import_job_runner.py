@@ -1,7 +1,7 @@
 """import jobs carry the process running them and its last heartbeat
 
 Revision ID: 0008_import_job_runner
-Revises: 0006_imports
+Revises: 0007_credential_summary
 Create Date: 2026-11-28 18:10:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0008_import_job_runner'
-down_revision: str | None = '0006_imports'
+down_revision: str | None = '0007_credential_summary'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
