@@ -12,8 +12,7 @@ from models.credential import Credential
 from models.credential_filter import (
     LATEST,
     ExpiryWindow,
-    counting_expiry_date,
-    expiry_status_of,
+    counted_expiry_status,
     listed,
 )
 from models.credential_type import CredentialType
@@ -41,7 +40,7 @@ def select_export_rows(
             LATEST.credential_number,
             Credential.external_id,
             LATEST.approval_status,
-            expiry_status_of(counting_expiry_date(window.on), window),
+            counted_expiry_status(window),
             Credential.archived_at,
         )
         .where(holder_visibility, *conditions)
