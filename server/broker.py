@@ -60,6 +60,9 @@ class EventBus:
         self._broadcast: Broadcast | None = None
         self._task = BackgroundTask("event-bus", self._supervise)
         self._publishing: set[asyncio.Task[None]] = set()
+        # Organizations whose signal could not be sent: sent again after reconnecting,
+        # so other instances hear of the events without waiting for their poll.
+        self._unsent: set[int] = set()
         self.heartbeats_heard = 0
 
     @property
@@ -82,16 +85,26 @@ class EventBus:
         return self.connected and await broker_reachable(self.url)
 
     async def publish(self, organization_id: int) -> None:
-        """At most once: when the broker is away the signal is dropped, and the readers
-        find the event in the log when they reconnect or poll."""
+        """When the broker is away the signal waits for the next connection (one per
+        organization: a signal only says "read the log"); readers that reconnect first
+        or poll find the event in the log anyway."""
         broadcast = self._broadcast
         if broadcast is None:
+            self._unsent.add(organization_id)
             return
         try:
             async with asyncio.timeout(_PROBE_TIMEOUT_S):
                 await broadcast.publish(CHANNEL, organization_signal(organization_id))
         except _BROKER_ERRORS as error:
-            logger.warning("publishing to the broker failed (%s); readers will poll", error)
+            self._unsent.add(organization_id)
+            logger.warning(
+                "publishing to the broker failed (%s); sent again on reconnecting", error
+            )
+
+    def _publish_unsent(self) -> None:
+        unsent, self._unsent = self._unsent, set()
+        for organization_id in unsent:
+            self.publish_soon(organization_id)
 
     async def _supervise(self) -> None:
         delay = _FIRST_RETRY_S
@@ -103,6 +116,7 @@ class EventBus:
                     self._broadcast = broadcast
                     logger.info("event bus connected at %s", redacted(self.url))
                     self._on_connected()
+                    self._publish_unsent()
                     delay = _FIRST_RETRY_S
                     await self._listen(broadcast, subscriber)
             except (*_BROKER_ERRORS, BrokerDeaf) as error:

@@ -88,3 +88,15 @@ async def test_after_redis_comes_back_the_bus_reconnects_and_asks_for_a_catch_up
             await heard.until(lambda: heard.connections == 2)
             bus.publish_soon(7)
             await heard.until(lambda: 7 in heard.signals)
+
+
+async def test_a_signal_published_while_redis_is_away_is_sent_once_it_is_back() -> None:
+    # One bus hears its own signals, so the test needs no second bus's reconnection timing.
+    with private_redis() as redis:
+        async with running_bus(redis.url) as (bus, heard):
+            redis.kill()
+            # Whether or not the bus has noticed yet, the signal cannot go now.
+            await bus.publish(8)
+            assert 8 not in heard.signals
+            redis.start()
+            await heard.until(lambda: 8 in heard.signals)
