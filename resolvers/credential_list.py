@@ -6,23 +6,24 @@ other, so a cursor read under another order is refused rather than misread.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from strawberry import Info
 
 from models.credential_filter import CredentialFilter, ExpiryWindow
+from models.credential_page import ListedCredential, select_listed_page
 from models.credential_queries import (
     CredentialOrder,
     CredentialOrderField,
-    ListedCredential,
     Position,
     SortValue,
     count_credentials,
-    select_credentials_page,
 )
 from resolvers.context import RequestContext
 from resolvers.errors import BadInputError
 from resolvers.pagination import Page, PageRequest, decode_cursor, encode_cursor
+from services.credentials.dates import ExpiryStatus, expiry_status_of
 from services.text import has_control_characters
 from services.visibility import search_scope, users_visible_to
 
@@ -47,13 +48,26 @@ def check_filter(credential_filter: CredentialFilter) -> None:
         raise BadInputError(f"'expiresFrom' ({low}) is after 'expiresTo' ({high})")
 
 
+@dataclass(frozen=True)
+class ListedPage:
+    """A page of the list, and what its rows' expiry statuses are judged by: the day the
+    page was read for and the organization's expiring-soon window."""
+
+    page: Page[ListedCredential]
+    on: date
+    expiring_soon_days: int
+
+    def expiry_status(self, row: ListedCredential) -> ExpiryStatus:
+        return expiry_status_of(row.counting_expiry_date, self.on, self.expiring_soon_days)
+
+
 async def resolve_credentials_page(
     info: Info[RequestContext, None],
     credential_filter: CredentialFilter,
     order: CredentialOrder,
     request: PageRequest,
     on_date: date | None = None,
-) -> Page[ListedCredential]:
+) -> ListedPage:
     context = info.context
     viewer = context.require_viewer()
     check_filter(credential_filter)
@@ -62,17 +76,27 @@ async def resolve_credentials_page(
         if request.cursor is not None
         else None
     )
-    window = (
-        await expiry_window(context, on_date)
-        if credential_filter.expiry_statuses is not None
-        else None
-    )
     visible = users_visible_to(viewer)
-    conditions = credential_filter.clauses(window, search_scope(viewer))
-    statement = select_credentials_page(
-        visible, conditions, order, position, backward=request.backward, limit=request.size + 1
-    )
+    today = context.today()
     async with context.read() as session:
+        # The settings first, in the page's own session: the expiry filter's window and
+        # the rows' expiry statuses both need them.
+        settings = await context.loaders.credentials.settings(session)
+        window = (
+            ExpiryWindow.starting(on_date or today, settings.expiring_soon_days)
+            if credential_filter.expiry_statuses is not None
+            else None
+        )
+        conditions = credential_filter.clauses(window, search_scope(viewer))
+        statement = select_listed_page(
+            visible,
+            conditions,
+            order,
+            position,
+            backward=request.backward,
+            limit=request.size + 1,
+            on=today,
+        )
         fetched = [ListedCredential(*row) for row in (await session.execute(statement)).all()]
 
     async def count() -> int:
@@ -83,36 +107,22 @@ async def resolve_credentials_page(
     rows = fetched[: request.size]
     if request.backward:
         rows.reverse()
-    _prime(context, rows)
-    return Page(
+    page = Page(
         rows=rows,
         cursors=[_cursor(order, row) for row in rows],
         has_next=request.cursor is not None if request.backward else more,
         has_previous=more if request.backward else request.cursor is not None,
         count=count,
     )
-
-
-def _prime(context: RequestContext, rows: list[ListedCredential]) -> None:
-    """What the page's query fetched need not be fetched again by the fields below it."""
-    loaders = context.loaders
-    for row in rows:
-        loaders.credentials.credential_by_id.prime(row.credential.id, row.credential)
-        loaders.user_by_id.prime(row.holder.id, row.holder)
-        loaders.credentials.type_by_id.prime(row.type.id, row.type)
-        loaders.credentials.latest_version_by_credential_id.prime(row.credential.id, row.latest)
+    return ListedPage(page, on=today, expiring_soon_days=settings.expiring_soon_days)
 
 
 def _cursor(order: CredentialOrder, row: ListedCredential) -> str:
     value = order.value_of(row)
     if value is None:
-        return encode_cursor([row.credential.id])
+        return encode_cursor([row.id])
     return encode_cursor(
-        [
-            order.field.value,
-            value.isoformat() if not isinstance(value, str) else value,
-            row.credential.id,
-        ]
+        [order.field.value, value.isoformat() if not isinstance(value, str) else value, row.id]
     )
 
 
