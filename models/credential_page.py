@@ -1,5 +1,6 @@
 """A page of the credentials list as plain columns: the credential, its holder, type and
-latest version, the latest version's media count and the expiry date that counts.
+latest version, the latest version's media count, the expiry date that counts and the
+organization's expiring-soon window.
 
 One statement, and no ORM objects: building four entities a row was most of a dashboard
 page's time (bench/README.md). The rows are for reading only; writers load entities.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -17,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from models.credential import ApprovalStatus, Credential
 from models.credential_filter import LATEST, counting_expiry_date
 from models.credential_queries import CredentialOrder, Position, select_credentials_page
+from models.credential_settings import DEFAULT_EXPIRING_SOON_DAYS, CredentialSettings
 from models.credential_type import CredentialType, FieldRule
 from models.media import CredentialMedia
 from models.user import User
@@ -65,9 +68,14 @@ class ListedCredential:
     # The expiry date of the version that counts on the day the page was read for
     # (services.credentials.dates.version_that_counts, as counting_expiry_date states it).
     counting_expiry_date: date | None
+    # The organization's setting, read with the rows rather than in a statement of its own.
+    expiring_soon_days: int
 
 
-def _columns(on: date) -> list[ColumnElement[Any]]:
+@lru_cache(maxsize=4)
+def _columns(on: date) -> tuple[ColumnElement[Any], ...]:
+    """Made once a day: building these forty expressions cost more than the statement
+    they go into (expressions are immutable, so every page may share them)."""
     media_count = (
         select(func.count())
         .where(CredentialMedia.version_id == LATEST.id)
@@ -112,9 +120,13 @@ def _columns(on: date) -> list[ColumnElement[Any]]:
         "version_updated_at": LATEST.updated_at,
         "media_count": media_count,
         "counting_expiry_date": counting_expiry_date(on),
+        "expiring_soon_days": func.coalesce(
+            select(CredentialSettings.expiring_soon_days).scalar_subquery(),
+            DEFAULT_EXPIRING_SOON_DAYS,
+        ),
     }
     assert list(columns) == _FIELDS, "the columns must be ListedCredential's fields, in order"
-    return [column.label(name) for name, column in columns.items()]
+    return tuple(column.label(name) for name, column in columns.items())
 
 
 _FIELDS = [f.name for f in fields(ListedCredential)]

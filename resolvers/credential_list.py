@@ -50,15 +50,13 @@ def check_filter(credential_filter: CredentialFilter) -> None:
 
 @dataclass(frozen=True)
 class ListedPage:
-    """A page of the list, and what its rows' expiry statuses are judged by: the day the
-    page was read for and the organization's expiring-soon window."""
+    """A page of the list, and the day its rows' expiry statuses are judged on."""
 
     page: Page[ListedCredential]
     on: date
-    expiring_soon_days: int
 
     def expiry_status(self, row: ListedCredential) -> ExpiryStatus:
-        return expiry_status_of(row.counting_expiry_date, self.on, self.expiring_soon_days)
+        return expiry_status_of(row.counting_expiry_date, self.on, row.expiring_soon_days)
 
 
 async def resolve_credentials_page(
@@ -79,14 +77,12 @@ async def resolve_credentials_page(
     visible = users_visible_to(viewer)
     today = context.today()
     async with context.read() as session:
-        # The settings first, in the page's own session: the expiry filter's window and
-        # the rows' expiry statuses both need them.
-        settings = await context.loaders.credentials.settings(session)
-        window = (
-            ExpiryWindow.starting(on_date or today, settings.expiring_soon_days)
-            if credential_filter.expiry_statuses is not None
-            else None
-        )
+        window = None
+        if credential_filter.expiry_statuses is not None:
+            # The filter's window first, in the page's own session (each row reads the
+            # setting too, for its expiry status).
+            settings = await context.loaders.credentials.settings(session)
+            window = ExpiryWindow.starting(on_date or today, settings.expiring_soon_days)
         conditions = credential_filter.clauses(window, search_scope(viewer))
         statement = select_listed_page(
             visible,
@@ -114,7 +110,7 @@ async def resolve_credentials_page(
         has_previous=more if request.backward else request.cursor is not None,
         count=count,
     )
-    return ListedPage(page, on=today, expiring_soon_days=settings.expiring_soon_days)
+    return ListedPage(page, on=today)
 
 
 def _cursor(order: CredentialOrder, row: ListedCredential) -> str:
