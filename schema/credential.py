@@ -19,7 +19,7 @@ from schema.credential_permissions import CanSeeActivityValue, CanSeeCredentialD
 from schema.credential_type import CredentialTypeNode
 from schema.ids import local_ids
 from schema.media import CredentialMediaType
-from schema.prefetched import loaded_later
+from schema.prefetched import Prefetched, loaded_later
 from schema.user import UserType
 from services.credentials import dates
 from services.credentials.policy import can_see_details
@@ -252,7 +252,8 @@ class CredentialNode(relay.Node):
     listed_type: strawberry.Private[CredentialTypeNode | None] = None
     listed_holder: strawberry.Private[UserType | None] = None
     listed_latest: strawberry.Private[CredentialVersionNode | None] = None
-    listed_status: strawberry.Private[tuple[date, dates.ExpiryStatus] | None] = None
+    listed_status: strawberry.Private[dates.ExpiryStatus | None] = None
+    listed_status_on: strawberry.Private[date | None] = None
 
     @strawberry.field
     def archived(self) -> bool:
@@ -327,8 +328,8 @@ class CredentialNode(relay.Node):
         self, info: Info[RequestContext, None], on_date: date | None = None
     ) -> ExpiryStatusEnum:  # type: ignore[valid-type]
         on = on_date or info.context.today()
-        if self.listed_status is not None and self.listed_status[0] == on:
-            return self.listed_status[1]
+        if self.listed_status is not None and self.listed_status_on == on:
+            return self.listed_status
         return loaded_later(self._load_expiry_status(info, on))
 
     async def _load_expiry_status(
@@ -389,7 +390,8 @@ class CredentialNode(relay.Node):
             listed_type=credential_type,
             listed_holder=holder,
             listed_latest=CredentialVersionNode.from_listed(row),
-            listed_status=(on, status),
+            listed_status=status,
+            listed_status_on=on,
         )
 
     @classmethod
@@ -398,6 +400,23 @@ class CredentialNode(relay.Node):
     ) -> list[CredentialNode | None]:
         credentials = await resolve_credentials_by_id(info, local_ids(node_ids))
         return [cls.from_model(c) if c is not None else None for c in credentials]
+
+
+# What a page of the credentials list fetched with its rows, answered without entering
+# Strawberry's resolvers (schema.prefetched); the types on such a page, for their ids.
+PREFETCHED = [
+    Prefetched(CredentialNode, "holder", "listed_holder"),
+    Prefetched(CredentialNode, "type", "listed_type"),
+    Prefetched(CredentialNode, "latest_version", "listed_latest"),
+    Prefetched(CredentialNode, "expiry_status", "listed_status"),
+    Prefetched(CredentialVersionNode, "media_count", "listed_media_count"),
+]
+PREFETCHED_NODE_IDS: list[type[relay.Node]] = [
+    CredentialNode,
+    CredentialVersionNode,
+    CredentialTypeNode,
+    UserType,
+]
 
 
 def _type_of(row: ListedCredential) -> CredentialTypeNode:
