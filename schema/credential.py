@@ -408,6 +408,7 @@ PREFETCHED = [
     Prefetched(CredentialNode, "holder", "listed_holder"),
     Prefetched(CredentialNode, "type", "listed_type"),
     Prefetched(CredentialNode, "latest_version", "listed_latest"),
+    # Without onDate: today, the day the page was read for.
     Prefetched(CredentialNode, "expiry_status", "listed_status"),
     Prefetched(CredentialVersionNode, "media_count", "listed_media_count"),
 ]

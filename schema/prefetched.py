@@ -10,7 +10,8 @@ from the object before Strawberry's resolver machinery is entered at all (an Inf
 argument conversion, the extension chain: a few microseconds a field, hundreds of fields
 a page). The Strawberry resolver stays the reference: the shortcut answers only what it
 would answer, and refuses to be installed on a field with extensions (a permission class
-would otherwise be skipped).
+would otherwise be skipped). It would skip a schema extension's per-field `resolve` hook
+too: the schema has none, by design (they cost a call on every field of every row).
 """
 
 from __future__ import annotations
