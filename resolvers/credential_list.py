@@ -6,9 +6,12 @@ other, so a cursor read under another order is refused rather than misread.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement, Select
 from strawberry import Info
 
 from models.credential_filter import CredentialFilter, ExpiryWindow
@@ -20,6 +23,7 @@ from models.credential_queries import (
     SortValue,
     count_credentials,
 )
+from models.tenancy import scoped_to
 from resolvers.context import RequestContext
 from resolvers.errors import BadInputError
 from resolvers.pagination import Page, PageRequest, decode_cursor, encode_cursor
@@ -76,15 +80,9 @@ async def resolve_credentials_page(
     )
     visible = users_visible_to(viewer)
     today = context.today()
-    async with context.read() as session:
-        window = None
-        if credential_filter.expiry_statuses is not None:
-            # The filter's window first, in the page's own session (each row reads the
-            # setting too, for its expiry status).
-            settings = await context.loaders.credentials.settings(session)
-            window = ExpiryWindow.starting(on_date or today, settings.expiring_soon_days)
-        conditions = credential_filter.clauses(window, search_scope(viewer))
-        statement = select_listed_page(
+
+    def page_statement(conditions: list[ColumnElement[bool]]) -> Select[Any]:
+        return select_listed_page(
             visible,
             conditions,
             order,
@@ -93,7 +91,23 @@ async def resolve_credentials_page(
             limit=request.size + 1,
             on=today,
         )
-        fetched = [ListedCredential(*row) for row in (await session.execute(statement)).all()]
+
+    read: Sequence[Sequence[Any]]
+    if credential_filter.expiry_statuses is None:
+        conditions = credential_filter.clauses(None, search_scope(viewer))
+        # One statement: read outside any transaction, as it sees one snapshot on its own.
+        read = await context.database.read_rows(
+            scoped_to(viewer.organization_id), page_statement(conditions)
+        )
+    else:
+        # The filter's window first, in the page's own transaction (each row reads the
+        # setting too, for its expiry status: both must see the same setting).
+        async with context.read() as session:
+            settings = await context.loaders.credentials.settings(session)
+            window = ExpiryWindow.starting(on_date or today, settings.expiring_soon_days)
+            conditions = credential_filter.clauses(window, search_scope(viewer))
+            read = (await session.execute(page_statement(conditions))).all()
+    fetched = [ListedCredential(*row) for row in read]
 
     async def count() -> int:
         async with context.read() as session:

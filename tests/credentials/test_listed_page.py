@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Credential, CredentialMedia, CredentialVersion
+from models.tenancy import unscoped
 from server.database import Database
 from server.settings import Settings
 from tests.clock import TestClock
@@ -53,8 +54,14 @@ EXPIRING = "acme forklift expiring"
 
 
 async def _attach_files(database: Database, world: World, counts: dict[int, int]) -> None:
-    """`counts[credential key]` files on that credential's latest version."""
-    async with seeding(database, world) as seed:
+    """`counts[credential key]` files on that credential's latest version, in the north."""
+    await _attach_files_in(database, world, "north", counts)
+
+
+async def _attach_files_in(
+    database: Database, world: World, organization: str, counts: dict[int, int]
+) -> None:
+    async with seeding(database, world, organization) as seed:
         for credential_id, count in counts.items():
             latest = await seed.session.scalar(
                 select(CredentialVersion)
@@ -134,3 +141,57 @@ async def test_each_row_of_a_page_reads_as_the_credential_read_on_its_own(
     if expiring is not None:  # for the viewers who see it
         assert expiring["expiryStatus"] == expiring_reads
         assert expiring["latestVersion"]["mediaCount"] == 2
+
+
+PAGE_OF_IDS = """
+query Page($today: Date!) {
+  credentials(first: 100, filter: { archived: INCLUDE }) {
+    edges { node { id holder { id } type { id } latestVersion { mediaCount } expiryStatus
+      onToday: expiryStatus(onDate: $today) } }
+  }
+}
+"""
+
+
+async def test_a_page_never_shows_another_organizations_rows_files_or_window(
+    settings: Settings, database: Database, world: World
+) -> None:
+    # given north's dashboard (two files on the expiring credential) and, in the south, a
+    # credential with three files and a window of a year, saved before north's 7 days
+    dashboard = await seed_dashboard(database, world)
+    await _attach_files(database, world, {dashboard.key(EXPIRING): 2})
+    async with seeding(database, world, "south") as seed:
+        south_type = await seed.credential_type("South licence")
+        south_key = await seed.credential("south_worker", south_type)
+    await _attach_files_in(database, world, "south", {south_key: 3})
+    clock = TestClock(datetime(2026, 1, 1, tzinfo=UTC))
+    clock.set_day(DAY)
+    async with client_on(settings, clock) as graphql:
+        for role, days in (("south_admin", 365), ("credentials_manager", 7)):
+            changed = await graphql.execute(UPDATE_SETTINGS, {"days": days}, world.token(role))
+            assert changed["data"]["updateCredentialSettings"]["errors"] == []
+        # when each organization's admin reads the page
+        variables = {"today": DAY.isoformat()}
+        north = await graphql.execute(PAGE_OF_IDS, variables, world.token("admin"))
+        south = await graphql.execute(PAGE_OF_IDS, variables, world.token("south_admin"))
+
+    # then each sees its own credentials only, with its own files and its own window
+    north_rows = [edge["node"] for edge in north["data"]["credentials"]["edges"]]
+    south_rows = [edge["node"] for edge in south["data"]["credentials"]["edges"]]
+    async with database.read(unscoped()) as session:
+        north_keys = set(
+            await session.scalars(
+                select(Credential.id).where(Credential.organization_id == world.north_id)
+            )
+        )
+    assert {row["id"] for row in north_rows} == {global_id("Credential", k) for k in north_keys}
+    assert [row["id"] for row in south_rows] == [global_id("Credential", south_key)]
+    assert south_rows[0]["latestVersion"]["mediaCount"] == 3
+    assert south_rows[0]["holder"]["id"] == global_id("User", world.user_ids["south_worker"])
+    assert south_rows[0]["type"]["id"] == global_id("CredentialType", south_type)
+    expiring = next(
+        r for r in north_rows if r["id"] == global_id("Credential", dashboard.key(EXPIRING))
+    )
+    assert expiring["latestVersion"]["mediaCount"] == 2
+    assert expiring["expiryStatus"] == expiring["onToday"] == "VALID"  # north's 7 days
+    assert sum(row["latestVersion"]["mediaCount"] for row in north_rows) == 2
