@@ -81,11 +81,18 @@ def scoped_select(statement: Select[*_Columns], info: Mapping[str, Any]) -> Sele
     """`statement` as a session opened with `info` would run it, for a read outside any
     session: the same organization criteria on every tenant-owned entity it touches,
     subqueries and aliases included. Like a session, this refuses an `info` that declared
-    neither scope."""
+    neither scope. A statement scoped to another organization is scoped again: the
+    criteria given last are the ones that hold, so it reads `info`'s organization."""
     organization_id = _require_scope(info)
     if organization_id is None:
         return statement
-    return statement.options(*_criteria(organization_id))
+    criteria = _criteria(organization_id)
+    given = statement._with_options[-len(criteria) :]
+    if len(given) == len(criteria) and all(a is b for a, b in zip(given, criteria, strict=True)):
+        # Scoped already, by this function: a statement built once and kept, whose
+        # memoized cache key a copy would lose.
+        return statement
+    return statement.options(*criteria)
 
 
 @event.listens_for(TenantSession, "do_orm_execute")

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select
 from strawberry import Info
 
-from models.credential_filter import CredentialFilter, ExpiryWindow
+from models.credential_filter import ArchivedFilter, CredentialFilter, ExpiryWindow
 from models.credential_page import ListedCredential, select_listed_page
 from models.credential_queries import (
     CredentialOrder,
@@ -23,12 +24,13 @@ from models.credential_queries import (
     SortValue,
     count_credentials,
 )
-from models.tenancy import scoped_to
+from models.tenancy import scoped_select, scoped_to
 from resolvers.context import RequestContext
 from resolvers.errors import BadInputError
 from resolvers.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from services.credentials.dates import ExpiryStatus, expiry_status_of
 from services.text import has_control_characters
+from services.viewer import Viewer
 from services.visibility import search_scope, users_visible_to
 
 MAX_SEARCH_LENGTH = 200
@@ -80,38 +82,52 @@ async def resolve_credentials_page(
     )
     visible = users_visible_to(viewer)
     today = context.today()
+    window: ExpiryWindow | None = None
 
-    def page_statement(conditions: list[ColumnElement[bool]]) -> Select[Any]:
-        return select_listed_page(
-            visible,
-            conditions,
-            order,
-            position,
-            backward=request.backward,
-            limit=request.size + 1,
-            on=today,
-        )
+    def conditions() -> list[ColumnElement[bool]]:
+        return credential_filter.clauses(window, search_scope(viewer))
 
     read: Sequence[Sequence[Any]]
     if credential_filter.expiry_statuses is None:
-        conditions = credential_filter.clauses(None, search_scope(viewer))
+        if position is None and credential_filter == CredentialFilter(
+            archived=credential_filter.archived
+        ):
+            statement = _first_page(
+                viewer, credential_filter.archived, order, request.backward, request.size, today
+            )
+        else:
+            statement = select_listed_page(
+                visible,
+                conditions(),
+                order,
+                position,
+                backward=request.backward,
+                limit=request.size + 1,
+                on=today,
+            )
         # One statement: read outside any transaction, as it sees one snapshot on its own.
-        read = await context.database.read_rows(
-            scoped_to(viewer.organization_id), page_statement(conditions)
-        )
+        read = await context.database.read_rows(scoped_to(viewer.organization_id), statement)
     else:
         # The filter's window first, in the page's own transaction (each row reads the
         # setting too, for its expiry status: both must see the same setting).
         async with context.read() as session:
             settings = await context.loaders.credentials.settings(session)
             window = ExpiryWindow.starting(on_date or today, settings.expiring_soon_days)
-            conditions = credential_filter.clauses(window, search_scope(viewer))
-            read = (await session.execute(page_statement(conditions))).all()
+            statement = select_listed_page(
+                visible,
+                conditions(),
+                order,
+                position,
+                backward=request.backward,
+                limit=request.size + 1,
+                on=today,
+            )
+            read = (await session.execute(statement)).all()
     fetched = [ListedCredential(*row) for row in read]
 
     async def count() -> int:
         async with context.read() as session:
-            return int(await session.scalar(count_credentials(visible, conditions)) or 0)
+            return int(await session.scalar(count_credentials(visible, conditions())) or 0)
 
     more = len(fetched) > request.size
     rows = fetched[: request.size]
@@ -125,6 +141,31 @@ async def resolve_credentials_page(
         count=count,
     )
     return ListedPage(page, on=today)
+
+
+@lru_cache(maxsize=256)
+def _first_page(
+    viewer: Viewer,
+    archived: ArchivedFilter,
+    order: CredentialOrder,
+    backward: bool,
+    size: int,
+    today: date,
+) -> Select[Any]:
+    """The statement of a first page filtered by archived state alone (a dashboard's),
+    built and scoped to the viewer's organization once: building it, and computing the
+    cache key SQLAlchemy finds its compiled form by, cost more than running it. A viewer
+    stands for everything the statement depends on (the users it sees)."""
+    statement = select_listed_page(
+        users_visible_to(viewer),
+        CredentialFilter(archived=archived).clauses(None, search_scope(viewer)),
+        order,
+        None,
+        backward=backward,
+        limit=size + 1,
+        on=today,
+    )
+    return scoped_select(statement, scoped_to(viewer.organization_id))
 
 
 def _cursor(order: CredentialOrder, row: ListedCredential) -> str:

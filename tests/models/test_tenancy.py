@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 
 from models.company import Company
 from models.organization import Organization
-from models.tenancy import TenantViolation, scoped_to, unscoped
+from models.tenancy import TenantViolation, scoped_select, scoped_to, unscoped
 from models.token import ApiToken
 from models.user import User
 from server.database import Database
@@ -145,3 +145,18 @@ async def test_a_single_statement_read_opens_no_transaction_on_sqlite(
         event.remove(database.engine.sync_engine, "before_cursor_execute", record)
     # then the single read sent its SELECT alone; the session began a transaction first
     assert [s.split()[0] for s in sent] == ["SELECT", "BEGIN", "SELECT"]
+
+
+async def test_a_statement_scoped_already_is_read_as_it_is_and_never_across(
+    database: Database, world: World
+) -> None:
+    # given a statement scoped to the north once, and kept
+    north = scoped_select(select(User.id, User.organization_id), scoped_to(world.north_id))
+    # then scoping it again to the north changes nothing; read for the south, the south's
+    # scope is the one that holds
+    assert scoped_select(north, scoped_to(world.north_id)) is north
+    north_rows = await database.read_rows(scoped_to(world.north_id), north)
+    south_rows = await database.read_rows(scoped_to(world.south_id), north)
+    assert {row[1] for row in north_rows} == {world.north_id}
+    assert south_rows
+    assert {row[1] for row in south_rows} == {world.south_id}
