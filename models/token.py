@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import (
     ColumnElement,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Select,
     String,
     Update,
+    bindparam,
     cast,
     func,
     or_,
@@ -83,9 +85,15 @@ def _select_live_viewers(*where: ColumnElement[bool]) -> LiveViewerSelect:
     )
 
 
-def select_live_viewer(token_hash: str) -> LiveViewerSelect:
-    """The viewer row of the unrevoked token with this digest, if its owner is active."""
-    return _select_live_viewers(ApiToken.token_hash == token_hash)
+TOKEN_HASH = "token_hash"
+
+
+@lru_cache(maxsize=1)
+def select_live_viewer() -> LiveViewerSelect:
+    """The viewer row of the unrevoked token whose digest is bound as TOKEN_HASH, if its
+    owner is active. Built once: it runs on every request, and building it and its cache
+    key cost more than running it."""
+    return _select_live_viewers(ApiToken.token_hash == bindparam(TOKEN_HASH, type_=String))
 
 
 def select_live_viewer_by_token_id(token_id: int) -> LiveViewerSelect:

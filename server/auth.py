@@ -11,6 +11,7 @@ from services.identity import (
     last_use_is_stale,
     record_token_use,
     select_viewer_of_token,
+    token_parameters,
     viewer_of_row,
 )
 from services.tokens import parse_bearer
@@ -36,7 +37,7 @@ async def authenticate(
     if token is None:
         return None
     # One statement outside any transaction: it runs on every request.
-    rows = await database.read_rows(unscoped(), select_viewer_of_token(token))
+    rows = await database.read_rows(unscoped(), select_viewer_of_token(), token_parameters(token))
     if not rows:
         return None
     viewer = viewer_of_row(rows[0])

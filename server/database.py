@@ -97,14 +97,17 @@ class Database:
             yield session
 
     async def read_rows(
-        self, info: Mapping[str, Any], statement: Select[*_Columns]
+        self,
+        info: Mapping[str, Any],
+        statement: Select[*_Columns],
+        parameters: Mapping[str, Any] | None = None,
     ) -> Sequence[Row[*_Columns]]:
         """The rows of one SELECT, outside any transaction, with the tenant criteria a
         session opened with `info` would add (models.tenancy.scoped_select). For reads of
         several statements that must agree with each other, use `read`."""
         scoped = scoped_select(statement, info)
         async with self._single_statement_engine.connect() as connection:
-            return (await connection.execute(scoped)).all()
+            return (await connection.execute(scoped, parameters)).all()
 
     @asynccontextmanager
     async def transaction(self, info: dict[str, Any]) -> AsyncIterator[AsyncSession]:

@@ -20,6 +20,7 @@ from models.company import (
 from models.organization import Organization
 from models.permission import Permission, PermissionSet, granted, select_permission_set_named
 from models.token import (
+    TOKEN_HASH,
     ApiToken,
     LiveViewerRow,
     LiveViewerSelect,
@@ -239,10 +240,16 @@ async def revoke_token(
     return token
 
 
-def select_viewer_of_token(token: str) -> LiveViewerSelect:
-    """The one row `viewer_of_row` reads for a clear token; no row if the token is unknown
-    or revoked, or its user inactive. Run it unscoped: the token tells the organization."""
-    return select_live_viewer(token_digest(token))
+def select_viewer_of_token() -> LiveViewerSelect:
+    """The one row `viewer_of_row` reads for a token given as `token_parameters`; no row
+    if the token is unknown or revoked, or its user inactive. Run it unscoped: the token
+    tells the organization."""
+    return select_live_viewer()
+
+
+def token_parameters(token: str) -> dict[str, str]:
+    """The parameters of `select_viewer_of_token` for a clear token (only its digest)."""
+    return {TOKEN_HASH: token_digest(token)}
 
 
 def viewer_of_row(row: LiveViewerRow) -> Viewer:
@@ -278,7 +285,7 @@ async def find_viewer(
 
     `session` is unscoped: the token is what tells the organization.
     """
-    row = (await session.execute(select_viewer_of_token(token))).first()
+    row = (await session.execute(select_viewer_of_token(), token_parameters(token))).first()
     if row is None:
         return None
     return viewer_of_row(row), last_use_is_stale(row, now)
