@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -67,21 +67,21 @@ class CredentialOrder:
             case CredentialOrderField.UPDATED_AT:
                 return Credential.updated_at
 
-    def value_of(self, row: ListedCredential) -> SortValue | None:
+    def value_of(self, row: SortKeys) -> SortValue | None:
         """The sort value of a fetched row, as the SQL expression computes it."""
         match self.field:
             case CredentialOrderField.CREATED:
                 return None
             case CredentialOrderField.EXPIRY_DATE:
-                return row.latest.expiry_date or NO_EXPIRY_SORTS_AS
+                return row.expiry_date or NO_EXPIRY_SORTS_AS
             case CredentialOrderField.ISSUE_DATE:
-                return row.latest.issue_date or NO_ISSUE_SORTS_AS
+                return row.issue_date or NO_ISSUE_SORTS_AS
             case CredentialOrderField.HOLDER_NAME:
-                return row.holder.name_key
+                return row.holder_name_key
             case CredentialOrderField.TYPE_NAME:
-                return row.type.name_key
+                return row.type_name_key
             case CredentialOrderField.UPDATED_AT:
-                return row.credential.updated_at
+                return row.updated_at
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,19 @@ class Position:
     id: int
 
 
-@dataclass(frozen=True)
-class ListedCredential:
-    """A credential of the list with what the page's own query fetched alongside it."""
+class SortKeys(Protocol):
+    """What a page's row carries of every order's sort value (models.credential_page)."""
 
-    credential: Credential
-    holder: User
-    type: CredentialType
-    latest: CredentialVersion
+    @property
+    def expiry_date(self) -> date | None: ...
+    @property
+    def issue_date(self) -> date | None: ...
+    @property
+    def holder_name_key(self) -> str: ...
+    @property
+    def type_name_key(self) -> str: ...
+    @property
+    def updated_at(self) -> datetime: ...
 
 
 def _visible(holder_visibility: ColumnElement[bool]) -> Select[Credential]:

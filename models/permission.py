@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
@@ -39,7 +40,13 @@ class PermissionSet(TenantOwned, Base):
         return name
 
     def granted(self) -> frozenset[Permission]:
-        return frozenset(Permission(p) for p in self.permissions if p in Permission.__members__)
+        return granted(self.permissions)
+
+
+def granted(names: Iterable[str] | None) -> frozenset[Permission]:
+    """The permissions a set's stored names grant; names the product no longer knows
+    grant nothing."""
+    return frozenset(Permission(p) for p in names or () if p in Permission.__members__)
 
 
 def select_permission_set_named(organization_id: int, name: str) -> Select[int]:

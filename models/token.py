@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import ForeignKey, Select, String, Update, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Row,
+    ScalarSelect,
+    Select,
+    String,
+    Update,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TenantOwned, utcnow
+from models.company import CompanyKeyContact, CompanyManager
 from models.permission import PermissionSet
 from models.user import User
 
@@ -26,24 +42,63 @@ class ApiToken(TenantOwned, Base):
     revoked_at: Mapped[datetime | None]
 
 
-def _select_live_tokens() -> Select[ApiToken, User, PermissionSet]:
-    """Unrevoked tokens of active users, each with its owner and their permission set."""
+def _company_ids_of_user(
+    link: type[CompanyManager] | type[CompanyKeyContact],
+) -> ScalarSelect[str | None]:
+    """The ids of the companies `link` ties the user to, comma-separated (None for none)."""
     return (
-        select(ApiToken, User, PermissionSet)
-        .join(User, User.id == ApiToken.user_id)
-        .outerjoin(PermissionSet, PermissionSet.id == User.permission_set_id)
-        .where(ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+        select(func.aggregate_strings(cast(link.company_id, String), ","))
+        .where(link.user_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
     )
 
 
-def select_live_token(token_hash: str) -> Select[ApiToken, User, PermissionSet]:
-    """The unrevoked token with this digest, its active owner and their permission set."""
-    return _select_live_tokens().where(ApiToken.token_hash == token_hash)
+# token id, last use, user id, organization id, company id, permission names, the ids of
+# the companies managed and of those the user is key contact of (comma-separated)
+LiveViewerSelect = Select[
+    int, datetime | None, int, int, int | None, list[str] | None, str | None, str | None
+]
+LiveViewerRow = Row[
+    int, datetime | None, int, int, int | None, list[str] | None, str | None, str | None
+]
 
 
-def select_live_token_by_id(token_id: int) -> Select[ApiToken, User, PermissionSet]:
-    """As select_live_token, by id: for links issued on a token's behalf."""
-    return _select_live_tokens().where(ApiToken.id == token_id)
+def _select_live_viewers(*where: ColumnElement[bool]) -> LiveViewerSelect:
+    """What authentication needs of a live token, in one row of plain columns: the token's
+    id and last use; its active owner's id, organization and company; their permission
+    set's permissions; the companies they manage and those they are key contact of."""
+    return (
+        select(
+            ApiToken.id,
+            ApiToken.last_used_at,
+            User.id,
+            User.organization_id,
+            User.company_id,
+            PermissionSet.permissions,
+            _company_ids_of_user(CompanyManager),
+            _company_ids_of_user(CompanyKeyContact),
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(PermissionSet, PermissionSet.id == User.permission_set_id)
+        .where(ApiToken.revoked_at.is_(None), User.is_active.is_(True), *where)
+    )
+
+
+TOKEN_HASH = "token_hash"
+
+
+@lru_cache(maxsize=1)
+def select_live_viewer() -> LiveViewerSelect:
+    """The viewer row of the unrevoked token whose digest is bound as TOKEN_HASH, if its
+    owner is active. Built once: it runs on every request, and building it and its cache
+    key cost more than running it."""
+    return _select_live_viewers(ApiToken.token_hash == bindparam(TOKEN_HASH, type_=String))
+
+
+def select_live_viewer_by_token_id(token_id: int) -> LiveViewerSelect:
+    """As select_live_viewer, by the token's id: for links issued on a token's behalf."""
+    return _select_live_viewers(ApiToken.id == token_id)
 
 
 def touch_token(token_id: int, now: datetime, not_since: datetime) -> Update:

@@ -6,24 +6,31 @@ other, so a cursor read under another order is refused rather than misread.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
+from sqlalchemy import ColumnElement, Select
 from strawberry import Info
 
-from models.credential_filter import CredentialFilter, ExpiryWindow
+from models.credential_filter import ArchivedFilter, CredentialFilter, ExpiryWindow
+from models.credential_page import ListedCredential, select_listed_page
 from models.credential_queries import (
     CredentialOrder,
     CredentialOrderField,
-    ListedCredential,
     Position,
     SortValue,
     count_credentials,
-    select_credentials_page,
 )
+from models.tenancy import scoped_select, scoped_to
 from resolvers.context import RequestContext
 from resolvers.errors import BadInputError
 from resolvers.pagination import Page, PageRequest, decode_cursor, encode_cursor
+from services.credentials.dates import ExpiryStatus, expiry_status_of
 from services.text import has_control_characters
+from services.viewer import Viewer
 from services.visibility import search_scope, users_visible_to
 
 MAX_SEARCH_LENGTH = 200
@@ -47,13 +54,24 @@ def check_filter(credential_filter: CredentialFilter) -> None:
         raise BadInputError(f"'expiresFrom' ({low}) is after 'expiresTo' ({high})")
 
 
+@dataclass(frozen=True)
+class ListedPage:
+    """A page of the list, and the day its rows' expiry statuses are judged on."""
+
+    page: Page[ListedCredential]
+    on: date
+
+    def expiry_status(self, row: ListedCredential) -> ExpiryStatus:
+        return expiry_status_of(row.counting_expiry_date, self.on, row.expiring_soon_days)
+
+
 async def resolve_credentials_page(
     info: Info[RequestContext, None],
     credential_filter: CredentialFilter,
     order: CredentialOrder,
     request: PageRequest,
     on_date: date | None = None,
-) -> Page[ListedCredential]:
+) -> ListedPage:
     context = info.context
     viewer = context.require_viewer()
     check_filter(credential_filter)
@@ -62,57 +80,100 @@ async def resolve_credentials_page(
         if request.cursor is not None
         else None
     )
-    window = (
-        await expiry_window(context, on_date)
-        if credential_filter.expiry_statuses is not None
-        else None
-    )
     visible = users_visible_to(viewer)
-    conditions = credential_filter.clauses(window, search_scope(viewer))
-    statement = select_credentials_page(
-        visible, conditions, order, position, backward=request.backward, limit=request.size + 1
-    )
-    async with context.read() as session:
-        fetched = [ListedCredential(*row) for row in (await session.execute(statement)).all()]
+    today = context.today()
+    window: ExpiryWindow | None = None
+
+    def conditions() -> list[ColumnElement[bool]]:
+        return credential_filter.clauses(window, search_scope(viewer))
+
+    read: Sequence[Sequence[Any]]
+    if credential_filter.expiry_statuses is None:
+        if position is None and credential_filter == CredentialFilter(
+            archived=credential_filter.archived
+        ):
+            statement = _first_page(
+                viewer, credential_filter.archived, order, request.backward, request.size, today
+            )
+        else:
+            statement = select_listed_page(
+                visible,
+                conditions(),
+                order,
+                position,
+                backward=request.backward,
+                limit=request.size + 1,
+                on=today,
+            )
+        # One statement: read outside any transaction, as it sees one snapshot on its own.
+        read = await context.database.read_rows(scoped_to(viewer.organization_id), statement)
+    else:
+        # The filter's window first, in the page's own transaction (each row reads the
+        # setting too, for its expiry status: both must see the same setting).
+        async with context.read() as session:
+            settings = await context.loaders.credentials.settings(session)
+            window = ExpiryWindow.starting(on_date or today, settings.expiring_soon_days)
+            statement = select_listed_page(
+                visible,
+                conditions(),
+                order,
+                position,
+                backward=request.backward,
+                limit=request.size + 1,
+                on=today,
+            )
+            read = (await session.execute(statement)).all()
+    fetched = [ListedCredential(*row) for row in read]
 
     async def count() -> int:
         async with context.read() as session:
-            return int(await session.scalar(count_credentials(visible, conditions)) or 0)
+            return int(await session.scalar(count_credentials(visible, conditions())) or 0)
 
     more = len(fetched) > request.size
     rows = fetched[: request.size]
     if request.backward:
         rows.reverse()
-    _prime(context, rows)
-    return Page(
+    page = Page(
         rows=rows,
         cursors=[_cursor(order, row) for row in rows],
         has_next=request.cursor is not None if request.backward else more,
         has_previous=more if request.backward else request.cursor is not None,
         count=count,
     )
+    return ListedPage(page, on=today)
 
 
-def _prime(context: RequestContext, rows: list[ListedCredential]) -> None:
-    """What the page's query fetched need not be fetched again by the fields below it."""
-    loaders = context.loaders
-    for row in rows:
-        loaders.credentials.credential_by_id.prime(row.credential.id, row.credential)
-        loaders.user_by_id.prime(row.holder.id, row.holder)
-        loaders.credentials.type_by_id.prime(row.type.id, row.type)
-        loaders.credentials.latest_version_by_credential_id.prime(row.credential.id, row.latest)
+@lru_cache(maxsize=256)
+def _first_page(
+    viewer: Viewer,
+    archived: ArchivedFilter,
+    order: CredentialOrder,
+    backward: bool,
+    size: int,
+    today: date,
+) -> Select[Any]:
+    """The statement of a first page filtered by archived state alone (a dashboard's),
+    built and scoped to the viewer's organization once: building it, and computing the
+    cache key SQLAlchemy finds its compiled form by, cost more than running it. A viewer
+    stands for everything the statement depends on (the users it sees)."""
+    statement = select_listed_page(
+        users_visible_to(viewer),
+        CredentialFilter(archived=archived).clauses(None, search_scope(viewer)),
+        order,
+        None,
+        backward=backward,
+        limit=size + 1,
+        on=today,
+    )
+    return scoped_select(statement, scoped_to(viewer.organization_id))
 
 
 def _cursor(order: CredentialOrder, row: ListedCredential) -> str:
     value = order.value_of(row)
     if value is None:
-        return encode_cursor([row.credential.id])
+        return encode_cursor([row.id])
     return encode_cursor(
-        [
-            order.field.value,
-            value.isoformat() if not isinstance(value, str) else value,
-            row.credential.id,
-        ]
+        [order.field.value, value.isoformat() if not isinstance(value, str) else value, row.id]
     )
 
 

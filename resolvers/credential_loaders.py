@@ -91,17 +91,21 @@ class CredentialLoaders:
     def _read(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self._database.read(scoped_to(self._viewer.organization_id))
 
-    async def settings(self) -> CredentialSettings:
+    async def settings(self, session: AsyncSession | None = None) -> CredentialSettings:
+        """Read once per request. `session`: a read session the caller holds and waits
+        on meanwhile, to read them in (one checkout fewer than a session of their own)."""
         # Every row of a page asks at once: one shared task makes it one statement, and
         # every caller resumes together (a lock would let them through one tick apart,
         # scattering the loads they make next over many batches).
         if self._settings is None:
-            self._settings = asyncio.ensure_future(self._load_settings())
+            self._settings = asyncio.ensure_future(self._load_settings(session))
         return await self._settings
 
-    async def _load_settings(self) -> CredentialSettings:
-        async with self._read() as session:
+    async def _load_settings(self, session: AsyncSession | None) -> CredentialSettings:
+        if session is not None:
             return await load_settings(session, self._viewer.organization_id)
+        async with self._read() as own:
+            return await load_settings(own, self._viewer.organization_id)
 
     async def _credentials(self, ids: Sequence[int]) -> list[Credential | None]:
         statement = select_credentials_by_id(users_visible_to(self._viewer), ids)

@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.credential import PREFETCHED, PREFETCHED_NODE_IDS
 from schema.credential_mutations import CredentialMutations
 from schema.credential_settings import CredentialSettingsMutations
 from schema.credential_type import CredentialTypeMutations
@@ -28,6 +29,7 @@ from schema.limits import DEFAULT_LIMITS, QueryLimits, limit_extensions
 from schema.node import NODE_TYPES
 from schema.notifications import NotificationMutations
 from schema.observability import OperationObserver
+from schema.prefetched import answer_prefetched_first
 from schema.query import Query
 
 
@@ -70,7 +72,7 @@ def build_schema(limits: QueryLimits = DEFAULT_LIMITS, field_suggestions: bool =
         IntrospectionPolicy,
         OperationObserver,
     ]
-    return CredentialsSchema(
+    schema = CredentialsSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -80,6 +82,8 @@ def build_schema(limits: QueryLimits = DEFAULT_LIMITS, field_suggestions: bool =
             auto_camel_case=True, disable_field_suggestions=not field_suggestions
         ),
     )
+    answer_prefetched_first(schema, PREFETCHED, PREFETCHED_NODE_IDS)
+    return schema
 
 
 def export_sdl() -> str:

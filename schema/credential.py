@@ -12,12 +12,14 @@ from strawberry.permission import PermissionExtension
 
 from models.activity import ActivityAction, CredentialActivity
 from models.credential import ApprovalStatus, Credential, CredentialVersion
+from models.credential_page import ListedCredential
 from resolvers.context import RequestContext
 from resolvers.credential import resolve_credentials_by_id, resolve_versions_by_id
 from schema.credential_permissions import CanSeeActivityValue, CanSeeCredentialDetails
 from schema.credential_type import CredentialTypeNode
 from schema.ids import local_ids
 from schema.media import CredentialMediaType
+from schema.prefetched import Prefetched, loaded_later
 from schema.user import UserType
 from services.credentials import dates
 from services.credentials.policy import can_see_details
@@ -116,6 +118,8 @@ class CredentialVersionNode(relay.Node):
     submitted_by_id: strawberry.Private[int | None]
     number_value: strawberry.Private[str | None]
     reason_value: strawberry.Private[str | None]
+    # Fetched with a page of the credentials list (schema.prefetched).
+    listed_media_count: strawberry.Private[int | None] = None
 
     @strawberry.field(extensions=_details())
     def credential_number(self) -> str | None:
@@ -145,8 +149,12 @@ class CredentialVersionNode(relay.Node):
         description="How many files the version carries, for everyone who sees the version "
         "(the files themselves follow the details rule of `media`)."
     )
-    async def media_count(self, info: Info[RequestContext, None]) -> int:
-        return await info.context.loaders.credentials.media_count_by_version_id.load(self.id)
+    def media_count(self, info: Info[RequestContext, None]) -> int:
+        if self.listed_media_count is not None:
+            return self.listed_media_count
+        return loaded_later(
+            info.context.loaders.credentials.media_count_by_version_id.load(self.id)
+        )
 
     @strawberry.field
     async def reviewed_by(self, info: Info[RequestContext, None]) -> UserType | None:
@@ -195,6 +203,26 @@ class CredentialVersionNode(relay.Node):
         )
 
     @classmethod
+    def from_listed(cls, row: ListedCredential) -> CredentialVersionNode:
+        return cls(
+            id=row.version_id,
+            number=row.version_number,
+            issue_date=row.issue_date,
+            expiry_date=row.expiry_date,
+            approval_status=row.approval_status,
+            reviewed_at=row.reviewed_at,
+            created_at=row.version_created_at,
+            updated_at=row.version_updated_at,
+            credential_id=row.id,
+            holder_id=row.holder_id,
+            reviewed_by_id=row.reviewed_by_id,
+            submitted_by_id=row.submitted_by_id,
+            number_value=row.credential_number,
+            reason_value=row.rejection_reason,
+            listed_media_count=row.media_count,
+        )
+
+    @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info[RequestContext, None], node_ids: Iterable[str], required: bool = False
     ) -> list[CredentialVersionNode | None]:
@@ -219,19 +247,36 @@ class CredentialNode(relay.Node):
     updated_at: datetime
     type_id: strawberry.Private[int]
     holder_id: strawberry.Private[int]
+    # Fetched with a page of the credentials list (schema.prefetched); the status with
+    # the day it was judged on.
+    listed_type: strawberry.Private[CredentialTypeNode | None] = None
+    listed_holder: strawberry.Private[UserType | None] = None
+    listed_latest: strawberry.Private[CredentialVersionNode | None] = None
+    listed_status: strawberry.Private[dates.ExpiryStatus | None] = None
+    listed_status_on: strawberry.Private[date | None] = None
 
     @strawberry.field
     def archived(self) -> bool:
         return self.archived_at is not None
 
     @strawberry.field
-    async def type(self, info: Info[RequestContext, None]) -> CredentialTypeNode:
+    def type(self, info: Info[RequestContext, None]) -> CredentialTypeNode:
+        if self.listed_type is not None:
+            return self.listed_type
+        return loaded_later(self._load_type(info))
+
+    async def _load_type(self, info: Info[RequestContext, None]) -> CredentialTypeNode:
         credential_type = await info.context.loaders.credentials.type_by_id.load(self.type_id)
         assert credential_type is not None, "a credential's type cannot be deleted"
         return CredentialTypeNode.from_model(credential_type)
 
     @strawberry.field
-    async def holder(self, info: Info[RequestContext, None]) -> UserType:
+    def holder(self, info: Info[RequestContext, None]) -> UserType:
+        if self.listed_holder is not None:
+            return self.listed_holder
+        return loaded_later(self._load_holder(info))
+
+    async def _load_holder(self, info: Info[RequestContext, None]) -> UserType:
         holder = await _user(info, self.holder_id)
         assert holder is not None, "a visible credential's holder is visible"
         return holder
@@ -246,7 +291,12 @@ class CredentialNode(relay.Node):
         ]
 
     @strawberry.field(description="The newest version, whatever its approval status.")
-    async def latest_version(self, info: Info[RequestContext, None]) -> CredentialVersionNode:
+    def latest_version(self, info: Info[RequestContext, None]) -> CredentialVersionNode:
+        if self.listed_latest is not None:
+            return self.listed_latest
+        return loaded_later(self._load_latest_version(info))
+
+    async def _load_latest_version(self, info: Info[RequestContext, None]) -> CredentialVersionNode:
         loader = info.context.loaders.credentials.latest_version_by_credential_id
         version = await loader.load(self.id)
         assert version is not None, "a credential always has its latest version"
@@ -274,10 +324,17 @@ class CredentialNode(relay.Node):
         description="The expiry status on the date (default today) of the effective version; "
         "without one, of the latest approved version; without one, of the latest version."
     )
-    async def expiry_status(
+    def expiry_status(
         self, info: Info[RequestContext, None], on_date: date | None = None
     ) -> ExpiryStatusEnum:  # type: ignore[valid-type]
         on = on_date or info.context.today()
+        if self.listed_status is not None and self.listed_status_on == on:
+            return self.listed_status
+        return loaded_later(self._load_expiry_status(info, on))
+
+    async def _load_expiry_status(
+        self, info: Info[RequestContext, None], on: date
+    ) -> dates.ExpiryStatus:
         loaders = info.context.loaders.credentials
         versions = loaders.versions_by_credential_id.load(self.id)  # batched with the page's
         settings = await loaders.settings()
@@ -306,8 +363,84 @@ class CredentialNode(relay.Node):
         )
 
     @classmethod
+    def from_listed(
+        cls,
+        row: ListedCredential,
+        status: dates.ExpiryStatus,
+        on: date,
+        types: dict[int, CredentialTypeNode],
+        holders: dict[int, UserType],
+    ) -> CredentialNode:
+        """A row of a page, with what the page fetched for it; `types` and `holders` are
+        shared by the page's rows (one object for each)."""
+        credential_type = types.get(row.type_id)
+        if credential_type is None:
+            credential_type = types[row.type_id] = _type_of(row)
+        holder = holders.get(row.holder_id)
+        if holder is None:
+            holder = holders[row.holder_id] = _holder_of(row)
+        return cls(
+            id=row.id,
+            revision=row.revision,
+            archived_at=row.archived_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            type_id=row.type_id,
+            holder_id=row.holder_id,
+            listed_type=credential_type,
+            listed_holder=holder,
+            listed_latest=CredentialVersionNode.from_listed(row),
+            listed_status=status,
+            listed_status_on=on,
+        )
+
+    @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info[RequestContext, None], node_ids: Iterable[str], required: bool = False
     ) -> list[CredentialNode | None]:
         credentials = await resolve_credentials_by_id(info, local_ids(node_ids))
         return [cls.from_model(c) if c is not None else None for c in credentials]
+
+
+# What a page of the credentials list fetched with its rows, answered without entering
+# Strawberry's resolvers (schema.prefetched); the types on such a page, for their ids.
+PREFETCHED = [
+    Prefetched(CredentialNode, "holder", "listed_holder"),
+    Prefetched(CredentialNode, "type", "listed_type"),
+    Prefetched(CredentialNode, "latest_version", "listed_latest"),
+    # Without onDate: today, the day the page was read for.
+    Prefetched(CredentialNode, "expiry_status", "listed_status"),
+    Prefetched(CredentialVersionNode, "media_count", "listed_media_count"),
+]
+PREFETCHED_NODE_IDS: list[type[relay.Node]] = [
+    CredentialNode,
+    CredentialVersionNode,
+    CredentialTypeNode,
+    UserType,
+]
+
+
+def _type_of(row: ListedCredential) -> CredentialTypeNode:
+    return CredentialTypeNode(
+        id=row.type_id,
+        name=row.type_name,
+        description=row.type_description,
+        issue_date_rule=row.type_issue_date_rule,
+        expiry_date_rule=row.type_expiry_date_rule,
+        media_rule=row.type_media_rule,
+        default_validity_months=row.type_default_validity_months,
+        never_expires=row.type_never_expires,
+        created_at=row.type_created_at,
+        updated_at=row.type_updated_at,
+    )
+
+
+def _holder_of(row: ListedCredential) -> UserType:
+    return UserType(
+        id=row.holder_id,
+        name=row.holder_name,
+        is_active=row.holder_is_active,
+        created_at=row.holder_created_at,
+        company_id=row.holder_company_id,
+        email_address=row.holder_email,
+    )

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import Info
 
 from models.credential_filter import ArchivedFilter, CredentialFilter
+from models.credential_page import ListedCredential
 from models.credential_queries import CredentialOrder as CredentialOrderModel
 from models.credential_queries import CredentialOrderField
 from resolvers.context import RequestContext
@@ -25,6 +26,7 @@ from schema.credential_settings import CredentialSettings
 from schema.credential_type import CredentialTypeNode
 from schema.ids import key_of
 from schema.pagination import Connection
+from schema.user import UserType
 
 CredentialOrderFieldEnum = strawberry.enum(
     CredentialOrderField,
@@ -145,11 +147,18 @@ class CredentialQueries:
         before: str | None = None,
     ) -> Connection[CredentialNode]:
         credential_filter_input = filter or CredentialFilterInput()
-        page = await resolve_credentials_page(
+        listed = await resolve_credentials_page(
             info,
             credential_filter_input.to_filter(),
             order_by.to_order() if order_by is not None else CredentialOrderModel(),
             PageRequest.of(first, after, last, before),
             credential_filter_input.on_date,
         )
-        return Connection.from_page(page, lambda row: CredentialNode.from_model(row.credential))
+        types: dict[int, CredentialTypeNode] = {}
+        holders: dict[int, UserType] = {}
+
+        def node(row: ListedCredential) -> CredentialNode:
+            status = listed.expiry_status(row)
+            return CredentialNode.from_listed(row, status, listed.on, types, holders)
+
+        return Connection.from_page(listed.page, node)

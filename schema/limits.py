@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
+from graphql import ASTValidationRule, GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.extensions import max_aliases as alias_limit
+from strawberry.extensions import query_depth_limiter as depth_limit
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 
 from schema.cost import operation_cost
@@ -109,10 +110,20 @@ def limit_extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]
     """Factories: Strawberry makes each extension anew for every operation."""
     return [
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
-        partial(QueryDepthLimiter, max_depth=limits.max_depth, should_ignore=_introspection),
+        partial(AddValidationRules, list(_validation_rules(limits.max_aliases, limits.max_depth))),
         partial(QueryCost, limits.max_cost),
     ]
+
+
+@cache
+def _validation_rules(max_aliases: int, max_depth: int) -> tuple[type[ASTValidationRule], ...]:
+    """The alias and depth rules, made once. Strawberry's MaxAliasesLimiter and
+    QueryDepthLimiter make a new rule class per operation, and ValidationCache keys its
+    cache by the rule classes: it never hit, and every request validated again."""
+    return (
+        alias_limit.create_validator(max_aliases),
+        depth_limit.create_validator(max_depth, _introspection),
+    )
 
 
 def _introspection(ignore: IgnoreContext) -> bool:

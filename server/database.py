@@ -4,15 +4,20 @@ Reads and writes use different sessions. On SQLite a write transaction takes the
 lock up front (BEGIN IMMEDIATE): a deferred transaction that reads first and writes later
 gets SQLITE_BUSY at once when another writer got there in between, whatever the busy
 timeout. Reads stay deferred, so in WAL mode they never wait for writers.
+
+A read of a single statement needs no transaction at all (`read_rows`): one statement sees
+one snapshot on its own, on SQLite (the statement's implicit read transaction) as on
+PostgreSQL (the statement's snapshot). It saves the BEGIN and ROLLBACK round trips (on
+SQLite through aiosqlite's thread) and the ORM's result machinery.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import event, text
+from sqlalchemy import Row, Select, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -23,9 +28,11 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from models.event import organizations_with_new_events
-from models.tenancy import TenantSession
+from models.tenancy import TenantSession, scoped_select
 
+_Columns = TypeVarTuple("_Columns")
 _BEGIN_IMMEDIATE = "sqlite_begin_immediate"
+_NO_BEGIN = "sqlite_no_begin"
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
@@ -45,7 +52,12 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(_BEGIN_IMMEDIATE, False)
+        options = connection.get_execution_options()
+        if options.get(_NO_BEGIN, False):
+            # Each statement runs in autocommit mode, in its own implicit transaction; the
+            # ROLLBACK SQLAlchemy sends at the end is a no-op for sqlite3 outside one.
+            return
+        immediate = options.get(_BEGIN_IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -60,6 +72,11 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, sqlite_busy_timeout_ms)
             self.write_engine = self.engine.execution_options(**{_BEGIN_IMMEDIATE: True})
+            self._single_statement_engine = self.engine.execution_options(**{_NO_BEGIN: True})
+        else:
+            self._single_statement_engine = self.engine.execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
         self._reader = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=TenantSession
         )
@@ -78,6 +95,19 @@ class Database:
         """A session for reads only; whatever it leaves open is rolled back."""
         async with self._reader(info=info) as session:
             yield session
+
+    async def read_rows(
+        self,
+        info: Mapping[str, Any],
+        statement: Select[*_Columns],
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Sequence[Row[*_Columns]]:
+        """The rows of one SELECT, outside any transaction, with the tenant criteria a
+        session opened with `info` would add (models.tenancy.scoped_select). For reads of
+        several statements that must agree with each other, use `read`."""
+        scoped = scoped_select(statement, info)
+        async with self._single_statement_engine.connect() as connection:
+            return (await connection.execute(scoped, parameters)).all()
 
     @asynccontextmanager
     async def transaction(self, info: dict[str, Any]) -> AsyncIterator[AsyncSession]:

@@ -18,8 +18,16 @@ from models.company import (
     select_overseen_company_ids,
 )
 from models.organization import Organization
-from models.permission import Permission, PermissionSet, select_permission_set_named
-from models.token import ApiToken, select_live_token, select_live_token_by_id, touch_token
+from models.permission import Permission, PermissionSet, granted, select_permission_set_named
+from models.token import (
+    TOKEN_HASH,
+    ApiToken,
+    LiveViewerRow,
+    LiveViewerSelect,
+    select_live_viewer,
+    select_live_viewer_by_token_id,
+    touch_token,
+)
 from models.user import User, select_user_by_email
 from services.errors import DomainError
 from services.text import has_control_characters
@@ -232,6 +240,43 @@ async def revoke_token(
     return token
 
 
+def select_viewer_of_token() -> LiveViewerSelect:
+    """The one row `viewer_of_row` reads for a token given as `token_parameters`; no row
+    if the token is unknown or revoked, or its user inactive. Run it unscoped: the token
+    tells the organization."""
+    return select_live_viewer()
+
+
+def token_parameters(token: str) -> dict[str, str]:
+    """The parameters of `select_viewer_of_token` for a clear token (only its digest)."""
+    return {TOKEN_HASH: token_digest(token)}
+
+
+def viewer_of_row(row: LiveViewerRow) -> Viewer:
+    """The viewer of a row of `select_viewer_of_token` (or by token id)."""
+    token_id, _, user_id, organization_id, company_id, permissions, managed, contact_of = row
+    return Viewer(
+        user_id=user_id,
+        organization_id=organization_id,
+        token_id=token_id,
+        permissions=granted(permissions),
+        company_id=company_id,
+        managed_company_ids=_ids(managed),
+        key_contact_company_ids=_ids(contact_of),
+    )
+
+
+def last_use_is_stale(row: LiveViewerRow, now: datetime) -> bool:
+    """Whether the token's last use, in a row of `select_viewer_of_token`, is worth
+    recording now."""
+    last_used = row[1]
+    return last_used is None or now - last_used >= LAST_USED_RESOLUTION
+
+
+def _ids(joined: str | None) -> frozenset[int]:
+    return frozenset(int(key) for key in joined.split(",")) if joined else frozenset()
+
+
 async def find_viewer(
     session: AsyncSession, token: str, now: datetime
 ) -> tuple[Viewer, bool] | None:
@@ -240,24 +285,17 @@ async def find_viewer(
 
     `session` is unscoped: the token is what tells the organization.
     """
-    row = (await session.execute(select_live_token(token_digest(token)))).first()
+    row = (await session.execute(select_viewer_of_token(), token_parameters(token))).first()
     if row is None:
         return None
-    api_token, user, permission_set = row
-    viewer = await _viewer(session, user, permission_set, api_token.id)
-    last_used = api_token.last_used_at
-    stale = last_used is None or now - last_used >= LAST_USED_RESOLUTION
-    return viewer, stale
+    return viewer_of_row(row), last_use_is_stale(row, now)
 
 
 async def find_viewer_by_token_id(session: AsyncSession, token_id: int) -> Viewer | None:
     """The viewer a token stands for now, by the token's id (a signed link names it); None
     once it is revoked or its user inactive. `session` is unscoped."""
-    row = (await session.execute(select_live_token_by_id(token_id))).first()
-    if row is None:
-        return None
-    api_token, user, permission_set = row
-    return await _viewer(session, user, permission_set, api_token.id)
+    row = (await session.execute(select_live_viewer_by_token_id(token_id))).first()
+    return viewer_of_row(row) if row is not None else None
 
 
 async def _viewer(

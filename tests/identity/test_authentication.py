@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,9 +14,11 @@ import pytest
 from sqlalchemy import select, update
 
 from models.base import Base
+from models.permission import Permission
 from models.tenancy import unscoped
 from models.token import ApiToken
 from models.user import User
+from server.auth import authenticate
 from server.database import Database
 from server.settings import Settings
 from services import identity
@@ -247,3 +250,41 @@ async def test_a_refused_token_records_no_use(
     # then it is refused and leaves no trace of use
     _assert_unauthenticated(response)
     assert await _last_used_at(database, token_id) is None
+
+
+async def test_a_token_stands_for_its_user_with_their_permissions_and_companies(
+    database: Database, world: World
+) -> None:
+    # given a second company managed by the company manager, who is key contact of a third
+    async with database.transaction(unscoped()) as session:
+        await identity.add_company_manager(
+            session, world.north_id, world.bolt_id, world.user_ids["company_manager"]
+        )
+        await identity.add_key_contact(
+            session, world.north_id, world.acme_id, world.user_ids["company_manager"]
+        )
+    clock = TestClock(START)
+    # when each token authenticates
+    manager = await authenticate(database, world.token("company_manager"), clock)
+    contact = await authenticate(database, world.token("bolt_contact"), clock)
+    worker = await authenticate(database, world.token("south_worker"), clock)
+    # then each viewer is its user, as the command line's viewer of that user is
+    assert manager is not None
+    assert contact is not None
+    assert worker is not None
+    assert manager.managed_company_ids == {world.acme_id, world.bolt_id}
+    assert manager.key_contact_company_ids == {world.acme_id}
+    assert manager.permissions == {Permission.COMPANIES_MANAGE}
+    assert contact.key_contact_company_ids == {world.bolt_id}
+    assert contact.managed_company_ids == frozenset()
+    assert worker.organization_id == world.south_id
+    assert worker.company_id == world.south_company_id
+    assert worker.permissions == frozenset()
+    for role, viewer in (
+        ("company_manager", manager),
+        ("bolt_contact", contact),
+        ("south_worker", worker),
+    ):
+        async with database.read(unscoped()) as session:
+            expected = await identity.viewer_of_user(session, world.user_ids[role])
+        assert viewer == replace(expected, token_id=world.token_ids[role])

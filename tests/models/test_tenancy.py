@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import aliased
 
 from models.company import Company
 from models.organization import Organization
-from models.tenancy import TenantViolation, scoped_to, unscoped
+from models.tenancy import TenantViolation, scoped_select, scoped_to, unscoped
 from models.token import ApiToken
 from models.user import User
 from server.database import Database
@@ -90,3 +90,73 @@ async def test_a_session_without_a_declared_scope_refuses_to_run(database: Datab
     async with database.read({}) as session:
         with pytest.raises(TenantViolation, match="no tenant scope"):
             await session.scalars(select(User))
+
+
+async def test_a_single_statement_read_sees_only_its_organization(
+    database: Database, world: World
+) -> None:
+    # given statements that name no organization, one with a join and a subquery
+    other = aliased(User)
+    token_count = select(func.count(ApiToken.id)).where(ApiToken.user_id == other.id)
+    statement = (
+        select(
+            other.id, other.organization_id, Company.organization_id, token_count.scalar_subquery()
+        )
+        .outerjoin(Company, Company.id == other.company_id)
+        .order_by(other.id)
+    )
+    # when north reads them outside a session, and an unscoped read does too
+    north = await database.read_rows(scoped_to(world.north_id), statement)
+    everyone = await database.read_rows(unscoped(), statement)
+    organizations = await database.read_rows(scoped_to(world.south_id), select(Organization.id))
+    # then north's read has north's rows only, with the same answers the unscoped read has
+    assert {row[1] for row in north} == {world.north_id}
+    assert {row[2] for row in north} <= {world.north_id, None}
+    assert {row[1] for row in everyone} == {world.north_id, world.south_id}
+    assert [tuple(row) for row in north] == [
+        tuple(row) for row in everyone if row[1] == world.north_id
+    ]
+    assert [row[0] for row in organizations] == [world.south_id]
+
+
+async def test_a_single_statement_read_without_a_declared_scope_is_refused(
+    database: Database,
+) -> None:
+    with pytest.raises(TenantViolation, match="no tenant scope"):
+        await database.read_rows({}, select(User.id))
+
+
+async def test_a_single_statement_read_opens_no_transaction_on_sqlite(
+    database: Database, world: World
+) -> None:
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL reads it in autocommit mode: no BEGIN is sent either")
+    sent: list[str] = []
+
+    def record(_: object, __: object, statement: str, *___: object) -> None:
+        sent.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await database.read_rows(scoped_to(world.north_id), select(User.id))
+        async with database.read(scoped_to(world.north_id)) as session:
+            await session.execute(select(User.id))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+    # then the single read sent its SELECT alone; the session began a transaction first
+    assert [s.split()[0] for s in sent] == ["SELECT", "BEGIN", "SELECT"]
+
+
+async def test_a_statement_scoped_already_is_read_as_it_is_and_never_across(
+    database: Database, world: World
+) -> None:
+    # given a statement scoped to the north once, and kept
+    north = scoped_select(select(User.id, User.organization_id), scoped_to(world.north_id))
+    # then scoping it again to the north changes nothing; read for the south, the south's
+    # scope is the one that holds
+    assert scoped_select(north, scoped_to(world.north_id)) is north
+    north_rows = await database.read_rows(scoped_to(world.north_id), north)
+    south_rows = await database.read_rows(scoped_to(world.south_id), north)
+    assert {row[1] for row in north_rows} == {world.north_id}
+    assert south_rows
+    assert {row[1] for row in south_rows} == {world.south_id}

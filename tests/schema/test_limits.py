@@ -4,10 +4,13 @@ calculated cost of every operation is reported."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from graphql import get_introspection_query
+from strawberry.extensions.validation_cache import DEFAULT_MAXSIZE, _get_validate_cache
 
+from schema import build_schema
 from server.settings import Environment, Settings
 from tests.conftest import GraphQLClient, client_on
 from tests.world import World
@@ -138,3 +141,21 @@ async def test_batched_operations_are_refused(graphql: GraphQLClient, world: Wor
         headers={"Authorization": f"Bearer {world.token('admin')}"},
     )
     assert response.status_code == 400
+
+
+async def test_a_repeated_document_is_validated_once() -> None:
+    # given the schema with its limits, and a document it has validated once
+    schema = build_schema()
+    cache: Any = _get_validate_cache(DEFAULT_MAXSIZE)  # an lru_cache, typed loosely upstream
+    document = "query Repeated { __typename }"
+    first = await schema.execute(document)
+    assert first.errors is None
+    hits = cache.cache_info().hits
+
+    # when the same document comes again
+    again = await schema.execute(document)
+
+    # then its validation comes from the cache: the limits' rules are the same objects
+    # for every operation (a rule made anew per operation never matches the cache's key)
+    assert again.errors is None
+    assert cache.cache_info().hits == hits + 1
