@@ -33,8 +33,10 @@ _APPROVED = CredentialEventKind.APPROVED.value
 
 _SQLITE_CREDENTIALS = """
 INSERT INTO credentials (id, organization_id, type_id, holder_id, latest_version_number,
-    revision, external_id, created_by_id, created_at, updated_at)
-SELECT value ->> 0, ?1, value ->> 1, value ->> 2, 1, 1, value ->> 3, ?2, ?3, ?3
+    revision, external_id, created_by_id, created_at, updated_at, latest_approval_status,
+    counting_from, counting_expiry_date)
+SELECT value ->> 0, ?1, value ->> 1, value ->> 2, 1, 1, value ->> 3, ?2, ?3, ?3,
+    value ->> 4, '0001-01-01', value ->> 5
 FROM json_each(?4)
 """
 _SQLITE_VERSIONS = """
@@ -257,11 +259,16 @@ class BulkWriter:
         stamp = _sqlite_timestamp(self._connection, now)
         statements: list[tuple[str, Sequence[Any]]] = []
         if credentials:
+            # With its summary (migration 0007) from its first version, so that the
+            # summary's trigger finds it written and skips a row-by-row UPDATE.
+            first = len(credentials)
             rows = zip(
                 credential_ids,
                 credentials.type_ids,
                 credentials.holder_ids,
                 credentials.external_ids,
+                versions.approval_statuses[:first],
+                [_iso(day) for day in versions.expiry_dates[:first]],
                 strict=True,
             )
             statements.append(

@@ -79,9 +79,18 @@ _FIRST = (
     f"counting_from = {_EVERY_DAY}, counting_expiry_date = {{row}}.expiry_date"
 )
 
+# The credential holds that summary already: a bulk writer (the CSV import) that wrote it
+# with the credential saves SQLite a row-by-row UPDATE, and its covering index's churn.
+_WRITTEN = (
+    "EXISTS (SELECT 1 FROM credentials c WHERE c.id = NEW.credential_id "
+    "AND c.latest_approval_status IS NEW.approval_status "
+    f"AND c.counting_from = {_EVERY_DAY} AND c.counting_expiry_date IS NEW.expiry_date)"
+)
+
 _SQLITE_TRIGGERS = {
     "credential_summary_on_first_insert": (
-        f"AFTER INSERT ON credential_versions WHEN {_ONLY.format(row='NEW')}",
+        f"AFTER INSERT ON credential_versions WHEN {_ONLY.format(row='NEW')} "
+        f"AND NOT {_WRITTEN}",
         f"UPDATE credentials SET {_FIRST.format(row='NEW')} WHERE id = NEW.credential_id",
     ),
     "credential_summary_on_insert": (
