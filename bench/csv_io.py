@@ -18,7 +18,8 @@ Run from the project root: PYTHONPATH=. .venv/bin/python bench/csv_io.py [--impo
 server where a database may be created), the import and export are measured on PostgreSQL
 too. The import there is compared with a raw PostgreSQL baseline: stdlib csv + asyncpg
 copy_records_to_table of the same credentials and versions in one transaction, ids taken
-from the sequences up front (no checks, no events); the export with the raw SQLite one.
+from the sequences up front (no checks, no events), with and without the credential
+summary's triggers; the export with the raw SQLite one.
 """
 
 # ruff: noqa: ASYNC240 - a benchmark process owns its files and its event loop
@@ -43,7 +44,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from models.credential_filter import CredentialFilter
 from models.credential_type import CredentialType, FieldRule
@@ -61,9 +62,9 @@ TYPES = 20
 HEADER = "Holder email,Credential type,Issue date,Expiry date,Credential number\n"
 
 
-async def _prepare(url: str, rows: int) -> int:
+async def _prepare(url: str, rows: int, keep_triggers: bool = True) -> int:
     """A migrated database with an admin, the users and types the file needs; the
-    admin's id."""
+    admin's id. Without `keep_triggers`, the credential summary's triggers are off."""
     database = Database(url)
     await upgrade_to_head(database)
     now = datetime.now(UTC)
@@ -106,6 +107,11 @@ async def _prepare(url: str, rows: int) -> int:
             ],
         )
         admin_id = admin.id
+    if not keep_triggers:
+        if database.is_sqlite:
+            raise ValueError("on SQLite the raw baseline drops them itself: _drop_triggers")
+        async with database.transaction(unscoped()) as session:
+            await session.execute(text("ALTER TABLE credential_versions DISABLE TRIGGER USER"))
     await database.dispose()
     return admin_id
 
@@ -396,12 +402,17 @@ def main(sizes: list[int], export: bool) -> None:
                 with (
                     _postgres_database(postgres, "ours") as url,
                     _postgres_database(postgres, "raw") as raw_url,
+                    _postgres_database(postgres, "bare") as bare_url,
                 ):
                     admin_id = asyncio.run(_prepare(url, rows))
                     asyncio.run(_prepare(raw_url, rows))
+                    asyncio.run(_prepare(bare_url, rows, keep_triggers=False))
                     ours = _in_process("import", url, file, admin_id)
                     raw = _in_process("raw-postgres-import", raw_url, file, admin_id)
                     print(_line("import, PostgreSQL", rows, ours, raw), flush=True)
+                    bare = _in_process("raw-postgres-import", bare_url, file, admin_id)
+                    line = _line("import, PostgreSQL, raw without triggers", rows, ours, bare)
+                    print(line, flush=True)
                     if export:
                         ours = _in_process("export", url, out, admin_id)
                         print(_line("export, PostgreSQL", rows, ours, raw_export), flush=True)

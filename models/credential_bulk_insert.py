@@ -50,11 +50,12 @@ FROM json_each(?4)
 """
 _POSTGRES_CREDENTIALS = """
 INSERT INTO credentials (id, organization_id, type_id, holder_id, latest_version_number,
-    revision, external_id, created_by_id, created_at, updated_at)
+    revision, external_id, created_by_id, created_at, updated_at, latest_approval_status,
+    counting_from, counting_expiry_date)
 SELECT r.id, $1::integer, r.type_id, r.holder_id, 1, 1, r.external_id, $2::integer,
-    $3::timestamptz, $3::timestamptz
-FROM unnest($4::integer[], $5::integer[], $6::integer[], $7::text[])
-    AS r(id, type_id, holder_id, external_id)
+    $3::timestamptz, $3::timestamptz, r.approval_status, DATE '0001-01-01', r.expiry_date
+FROM unnest($4::integer[], $5::integer[], $6::integer[], $7::text[], $8::text[], $9::date[])
+    AS r(id, type_id, holder_id, external_id, approval_status, expiry_date)
 """
 _POSTGRES_VERSIONS = """
 INSERT INTO credential_versions (id, organization_id, credential_id, number, issue_date,
@@ -212,6 +213,8 @@ class BulkWriter:
                 credentials.type_ids,
                 credentials.holder_ids,
                 credentials.external_ids,
+                versions.approval_statuses[: len(credentials)],
+                versions.expiry_dates[: len(credentials)],
             )
         await driver.execute(
             _POSTGRES_VERSIONS,
