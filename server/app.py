@@ -113,6 +113,7 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         try:
             await prepare_database(database, settings)
+            await imports.fail_abandoned()
             realtime.start()
             yield
         finally:

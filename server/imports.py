@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import BinaryIO
 
 from models.import_job import ImportJob
+from models.tenancy import unscoped
 from server.database import Database
 from server.metrics import Metrics
 from services.csv_io.engine import BatchHook, ImportOptions, run_import
-from services.csv_io.jobs import JobReport
+from services.csv_io.jobs import JobReport, fail_abandoned_jobs
 from services.viewer import Viewer
 
 logger = logging.getLogger("credentials.imports")
@@ -49,6 +50,15 @@ class ImportRunner:
         # Awaited by each import after each batch (tests hold an import there).
         self.batch_hook: BatchHook | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def fail_abandoned(self) -> list[int]:
+        """Marks failed every organization's jobs whose runner is gone (at start-up: a
+        process killed mid-import may have been this server); their ids."""
+        async with self.database.transaction(unscoped()) as session:
+            marked = await fail_abandoned_jobs(session, self.clock())
+        if marked:
+            logger.warning("import jobs %s were abandoned by their process: marked failed", marked)
+        return marked
 
     async def start(
         self, viewer: Viewer, job: ImportJob, upload: BinaryIO, options: ImportOptions

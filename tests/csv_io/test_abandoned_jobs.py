@@ -6,15 +6,19 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from models.base import utcnow
 from models.import_job import ErrorPolicy, ImportJob, ImportRowResult, ImportStatus
 from models.tenancy import scoped_to
 from server.database import Database
+from server.settings import Settings
 from services.csv_io.jobs import fail_abandoned_jobs
 from services.csv_io.liveness import STALE_AFTER, this_process
+from tests.events.live import live_app
 from tests.world import World
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -78,3 +82,31 @@ async def test_jobs_of_gone_runners_fail_and_live_ones_keep_running(
         (jobs[name].id, 41, "INTERRUPTED") for name in ("ended process", "elsewhere, silent")
     )
     assert jobs["ended process"].finished_at == NOW
+
+
+async def test_a_starting_server_fails_the_jobs_of_gone_runners(
+    database: Database, world: World, settings: Settings
+) -> None:
+    # Given a running job of a process that has ended, and one of this process
+    async with database.transaction(scoped_to(world.north_id)) as session:
+        for name, runner in (("ended", _ended_process()), ("alive", this_process())):
+            session.add(
+                ImportJob(
+                    organization_id=world.north_id,
+                    file_name=name,
+                    dry_run=False,
+                    approve_all=False,
+                    error_policy=ErrorPolicy.REJECT_EVERYTHING,
+                    status=ImportStatus.RUNNING,
+                    created_at=NOW,
+                    runner=runner,
+                    heartbeat_at=NOW,
+                )
+            )
+    # When a server starts on the database
+    async with live_app(replace(settings, expiry_scheduler=False), utcnow):
+        pass
+    # Then the ended process's job failed at start-up, with no import needed
+    async with database.read(scoped_to(world.north_id)) as session:
+        jobs = {job.file_name: job.status for job in await session.scalars(select(ImportJob))}
+    assert jobs == {"ended": ImportStatus.FAILED, "alive": ImportStatus.RUNNING}
