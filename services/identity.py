@@ -277,20 +277,6 @@ def _ids(joined: str | None) -> frozenset[int]:
     return frozenset(int(key) for key in joined.split(",")) if joined else frozenset()
 
 
-async def find_viewer(
-    session: AsyncSession, token: str, now: datetime
-) -> tuple[Viewer, bool] | None:
-    """The viewer a token stands for, and whether its last use is worth recording now;
-    None if the token is unknown or revoked, or its user inactive.
-
-    `session` is unscoped: the token is what tells the organization.
-    """
-    row = (await session.execute(select_viewer_of_token(), token_parameters(token))).first()
-    if row is None:
-        return None
-    return viewer_of_row(row), last_use_is_stale(row, now)
-
-
 async def find_viewer_by_token_id(session: AsyncSession, token_id: int) -> Viewer | None:
     """The viewer a token stands for now, by the token's id (a signed link names it); None
     once it is revoked or its user inactive. `session` is unscoped."""
