@@ -87,6 +87,17 @@ async def resolve_credentials_page(
     def conditions() -> list[ColumnElement[bool]]:
         return credential_filter.clauses(window, search_scope(viewer))
 
+    def page_statement() -> Select[Any]:
+        return select_listed_page(
+            visible,
+            conditions(),
+            order,
+            position,
+            backward=request.backward,
+            limit=request.size + 1,
+            on=today,
+        )
+
     read: Sequence[Sequence[Any]]
     if credential_filter.expiry_statuses is None:
         if position is None and credential_filter == CredentialFilter(
@@ -96,15 +107,7 @@ async def resolve_credentials_page(
                 viewer, credential_filter.archived, order, request.backward, request.size, today
             )
         else:
-            statement = select_listed_page(
-                visible,
-                conditions(),
-                order,
-                position,
-                backward=request.backward,
-                limit=request.size + 1,
-                on=today,
-            )
+            statement = page_statement()
         # One statement: read outside any transaction, as it sees one snapshot on its own.
         read = await context.database.read_rows(scoped_to(viewer.organization_id), statement)
     else:
@@ -113,16 +116,7 @@ async def resolve_credentials_page(
         async with context.read() as session:
             settings = await context.loaders.credentials.settings(session)
             window = ExpiryWindow.starting(on_date or today, settings.expiring_soon_days)
-            statement = select_listed_page(
-                visible,
-                conditions(),
-                order,
-                position,
-                backward=request.backward,
-                limit=request.size + 1,
-                on=today,
-            )
-            read = (await session.execute(statement)).all()
+            read = (await session.execute(page_statement())).all()
     fetched = [ListedCredential(*row) for row in read]
 
     async def count() -> int:
