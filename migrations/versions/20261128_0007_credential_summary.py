@@ -79,25 +79,22 @@ _FIRST = (
     f"counting_from = {_EVERY_DAY}, counting_expiry_date = {{row}}.expiry_date"
 )
 
-# The credential holds that summary already: a bulk writer (the CSV import) that wrote it
-# with the credential saves SQLite a row-by-row UPDATE, and its covering index's churn.
-_WRITTEN = (
-    "EXISTS (SELECT 1 FROM credentials c WHERE c.id = NEW.credential_id "
-    "AND c.latest_approval_status IS NEW.approval_status "
-    f"AND c.counting_from = {_EVERY_DAY} AND c.counting_expiry_date IS NEW.expiry_date)"
-)
+def _written(row: str, same: str) -> str:
+    """The credential of `row`, a first version, holds its summary already: a bulk writer
+    (the CSV import) that wrote it with the credential saves a row-by-row UPDATE, and its
+    covering index's churn. `same`: the dialect's null-safe equality."""
+    return (
+        f"credentials.latest_approval_status {same} {row}.approval_status "
+        f"AND credentials.counting_from = {_EVERY_DAY} "
+        f"AND credentials.counting_expiry_date {same} {row}.expiry_date"
+    )
 
-_WRITTEN_PG = (
-    "credentials.latest_approval_status IS NOT DISTINCT FROM n.approval_status "
-    f"AND credentials.counting_from = {_EVERY_DAY} "
-    "AND credentials.counting_expiry_date IS NOT DISTINCT FROM n.expiry_date"
-)
 
 _SQLITE_TRIGGERS = {
     "credential_summary_on_first_insert": (
-        f"AFTER INSERT ON credential_versions WHEN {_ONLY.format(row='NEW')} "
-        f"AND NOT {_WRITTEN}",
-        f"UPDATE credentials SET {_FIRST.format(row='NEW')} WHERE id = NEW.credential_id",
+        f"AFTER INSERT ON credential_versions WHEN {_ONLY.format(row='NEW')}",
+        f"UPDATE credentials SET {_FIRST.format(row='NEW')} WHERE id = NEW.credential_id "
+        f"AND NOT ({_written('NEW', 'IS')})",
     ),
     "credential_summary_on_insert": (
         f"AFTER INSERT ON credential_versions WHEN NOT {_ONLY.format(row='NEW')}",
@@ -129,7 +126,7 @@ _POSTGRESQL = {
         f"""
         UPDATE credentials SET {_FIRST.format(row='n')}
         FROM changed n WHERE credentials.id = n.credential_id AND {_ONLY.format(row='n')}
-            AND NOT ({_WRITTEN_PG});
+            AND NOT ({_written('n', 'IS NOT DISTINCT FROM')});
         UPDATE credentials SET {SUMMARY}
         WHERE id IN (SELECT n.credential_id FROM changed n WHERE NOT {_ONLY.format(row='n')});
         """,
