@@ -62,9 +62,9 @@ TYPES = 20
 HEADER = "Holder email,Credential type,Issue date,Expiry date,Credential number\n"
 
 
-async def _prepare(url: str, rows: int, keep_triggers: bool = True) -> int:
+async def _prepare(url: str, rows: int) -> int:
     """A migrated database with an admin, the users and types the file needs; the
-    admin's id. Without `keep_triggers`, the credential summary's triggers are off."""
+    admin's id."""
     database = Database(url)
     await upgrade_to_head(database)
     now = datetime.now(UTC)
@@ -107,11 +107,6 @@ async def _prepare(url: str, rows: int, keep_triggers: bool = True) -> int:
             ],
         )
         admin_id = admin.id
-    if not keep_triggers:
-        if database.is_sqlite:
-            raise ValueError("on SQLite the raw baseline drops them itself: _drop_triggers")
-        async with database.transaction(unscoped()) as session:
-            await session.execute(text("ALTER TABLE credential_versions DISABLE TRIGGER USER"))
     await database.dispose()
     return admin_id
 
@@ -332,18 +327,26 @@ def _line(what: str, rows: int, ours: dict[str, float], raw: dict[str, float]) -
     )
 
 
-def _drop_triggers(db: Path) -> None:
-    """The credential summary's triggers (migration 0007) fire once per row under the raw
-    baseline's executemany, a statement journal each, where the import inserts a batch per
-    statement: without them, the baseline is as fast as SQLite writes these rows at all."""
-    connection = sqlite3.connect(db, isolation_level=None)
-    names = [
-        name
-        for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-    ]
-    for name in names:
-        connection.execute(f'DROP TRIGGER "{name}"')
-    connection.close()
+def _without_summary_triggers(url: str) -> None:
+    """The credential summary's triggers (migration 0007) off: under the raw baseline's
+    executemany (SQLite) or COPY (PostgreSQL) they cost a statement journal or an update
+    per row, where the import writes summaries with its credentials. Without them, the
+    baseline is as fast as these rows can be written at all."""
+
+    async def run() -> None:
+        database = Database(url)
+        async with database.transaction(unscoped()) as session:
+            if database.is_sqlite:
+                triggers = await session.scalars(
+                    text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                )
+                for name in list(triggers):
+                    await session.execute(text(f'DROP TRIGGER "{name}"'))
+            else:
+                await session.execute(text("ALTER TABLE credential_versions DISABLE TRIGGER USER"))
+        await database.dispose()
+
+    asyncio.run(run())
 
 
 def _sqlite_url(path: Path) -> str:
@@ -387,7 +390,7 @@ def main(sizes: list[int], export: bool) -> None:
             bare_db = folder / "raw-without-triggers.db"
             for copy in (ours_db, raw_db, bare_db):
                 shutil.copyfile(template, copy)
-            _drop_triggers(bare_db)
+            _without_summary_triggers(_sqlite_url(bare_db))
             ours = _in_process("import", _sqlite_url(ours_db), file, admin_id)
             raw_import = _in_process("raw-import", str(raw_db), file, admin_id)
             print(_line("import", rows, ours, raw_import), flush=True)
@@ -406,7 +409,8 @@ def main(sizes: list[int], export: bool) -> None:
                 ):
                     admin_id = asyncio.run(_prepare(url, rows))
                     asyncio.run(_prepare(raw_url, rows))
-                    asyncio.run(_prepare(bare_url, rows, keep_triggers=False))
+                    asyncio.run(_prepare(bare_url, rows))
+                    _without_summary_triggers(bare_url)
                     ours = _in_process("import", url, file, admin_id)
                     raw = _in_process("raw-postgres-import", raw_url, file, admin_id)
                     print(_line("import, PostgreSQL", rows, ours, raw), flush=True)
