@@ -111,8 +111,9 @@ def mark_read(user_id: int, ids: Sequence[int], now: datetime) -> Update:
     )
 
 
-def select_custom_lead_days() -> Select[list[int]]:
-    """Every saved choice of lead times: the scheduler looks ahead by each of them."""
-    return select(NotificationSettings.lead_days).where(
+def select_custom_lead_days() -> Select[int, list[int]]:
+    """Every holder's saved lead times, with reminders on: the sweep looks further ahead
+    for those who chose a lead time beyond the defaults' longest."""
+    return select(NotificationSettings.user_id, NotificationSettings.lead_days).where(
         NotificationSettings.expiry_reminders.is_(True)
     )

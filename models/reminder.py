@@ -1,9 +1,9 @@
-"""What the expiry scheduler has swept and sent.
+"""What the expiry scheduler has sent, and the claim its instances share.
 
-The scheduler walks the calendar one day at a time, from the day after `swept_through`
-to today: each day is one transaction that claims the state row, so instances racing on
-it never sweep a day twice, and a day missed while the service was down is swept late.
-`expiry_reminders` is the second guard: one row per version, kind and lead time.
+The sweep judges each version inside the reminder horizon from state (see
+services.notifications.reminder_stage); `expiry_reminders` holds what was sent, one row per
+version, kind and lead time, and the state row is the claim that serializes the instances'
+writes (`swept_through`: the day of the last sweep that wrote).
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from sqlalchemy import (
     Date,
     Enum,
     ForeignKey,
+    Row,
     Select,
     String,
     UniqueConstraint,
     and_,
     exists,
+    func,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +31,7 @@ from sqlalchemy.sql.dml import Insert
 
 from models.base import Base, TenantOwned, utcnow
 from models.credential import ApprovalStatus, Credential, CredentialVersion
+from models.notification import NotificationSettings
 from models.user import User
 
 EXPIRY_SWEEP = "expiry"
@@ -78,12 +81,25 @@ def claim_state(name: str, skip_locked: bool) -> Select[SchedulerState]:
     )
 
 
+# A version's id, expiry date and holder; the holder's saved choice of reminders and lead
+# times (NULLs: the defaults); the nearest lead time reminded of already; EXPIRED sent.
+ReminderCandidate = Row[int, date, int, bool | None, list[int] | None, int | None, bool]
+
+
 def select_reminder_candidates(
-    expiry_dates: Collection[date],
-) -> Select[CredentialVersion, Credential, User]:
-    """Versions expiring on the given days that reminders may speak of: the latest approved
-    version of a live credential of an active holder. An index lookup per day on
-    credential_versions.expiry_date: the cost follows the reminders due."""
+    expiring_from: date,
+    expiring_through: date,
+    *,
+    holder_ids: Collection[int] | None = None,
+    version_ids: Collection[int] | None = None,
+) -> Select[int, date, int, bool | None, list[int] | None, int | None, bool]:
+    """What the sweep judges a reminder by, for each version that reminders may speak of
+    (the latest approved version of a live credential of an active holder) expiring in the
+    range: its id, expiry date and holder, the holder's saved choice (NULLs: the defaults),
+    the nearest lead time already reminded of, and whether EXPIRED was sent.
+
+    A range scan of (approval status, expiry date): the cost follows the versions inside
+    the reminder horizon, not the size of the register."""
     newer = aliased(CredentialVersion)
     superseded = exists().where(
         and_(
@@ -92,22 +108,52 @@ def select_reminder_candidates(
             newer.approval_status == ApprovalStatus.APPROVED,
         )
     )
-    return (
-        select(CredentialVersion, Credential, User)
+    nearest_sent_lead = (
+        select(func.min(ExpiryReminder.lead_days))
+        .where(
+            ExpiryReminder.version_id == CredentialVersion.id,
+            ExpiryReminder.kind == ReminderKind.EXPIRING_SOON,
+        )
+        .scalar_subquery()
+    )
+    expired_sent = exists().where(
+        ExpiryReminder.version_id == CredentialVersion.id,
+        ExpiryReminder.kind == ReminderKind.EXPIRED,
+    )
+    statement = (
+        select(
+            CredentialVersion.id,
+            CredentialVersion.expiry_date,
+            Credential.holder_id,
+            NotificationSettings.expiry_reminders,
+            NotificationSettings.lead_days,
+            nearest_sent_lead,
+            expired_sent,
+        )
         .join(Credential, Credential.id == CredentialVersion.credential_id)
         .join(User, User.id == Credential.holder_id)
+        .outerjoin(NotificationSettings, NotificationSettings.user_id == Credential.holder_id)
         .where(
-            CredentialVersion.expiry_date.in_(expiry_dates),
             CredentialVersion.approval_status == ApprovalStatus.APPROVED,
+            CredentialVersion.expiry_date.between(expiring_from, expiring_through),
             Credential.archived_at.is_(None),
             User.is_active.is_(True),
             ~superseded,
         )
-        .order_by(CredentialVersion.id)
     )
+    if holder_ids is not None:
+        statement = statement.where(Credential.holder_id.in_(holder_ids))
+    if version_ids is not None:
+        statement = statement.where(CredentialVersion.id.in_(version_ids))
+    return statement.order_by(CredentialVersion.id)
 
 
-def select_sent_reminders(version_ids: Collection[int]) -> Select[int, ReminderKind, int]:
-    return select(ExpiryReminder.version_id, ExpiryReminder.kind, ExpiryReminder.lead_days).where(
-        ExpiryReminder.version_id.in_(version_ids)
+def select_versions_with_credentials(
+    version_ids: Collection[int],
+) -> Select[CredentialVersion, Credential]:
+    return (
+        select(CredentialVersion, Credential)
+        .join(Credential, Credential.id == CredentialVersion.credential_id)
+        .where(CredentialVersion.id.in_(version_ids))
+        .order_by(CredentialVersion.id)
     )

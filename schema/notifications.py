@@ -66,9 +66,17 @@ class NotificationNode(relay.Node):
         value = self.data.get("expiryDate")
         return date.fromisoformat(value) if isinstance(value, str) else None
 
-    @strawberry.field(description="EXPIRING_SOON: days left when it was sent.")
+    @strawberry.field(description="EXPIRING_SOON: the reminder stage (lead time) it was sent at.")
     def lead_days(self) -> int | None:
         value = self.data.get("leadDays")
+        return value if isinstance(value, int) else None
+
+    @strawberry.field(
+        description="EXPIRING_SOON: days left when it was sent (fewer than the lead time "
+        "when the stage was reached before the reminder could be sent, e.g. a late approval)."
+    )
+    def days_left(self) -> int | None:
+        value = self.data.get("daysLeft", self.data.get("leadDays"))
         return value if isinstance(value, int) else None
 
     @strawberry.field(description="The credential; null once deleted.")
@@ -91,7 +99,7 @@ class NotificationNode(relay.Node):
             return f"Your {name} needs to be resubmitted: {self.reason()}"
         if self.kind is NotificationKind.EXPIRED:
             return f"Your {name} expired on {self.data.get('expiryDate')}."
-        days = self.lead_days()
+        days = self.days_left()
         when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
         return f"Your {name} expires {when} ({self.data.get('expiryDate')})."
 

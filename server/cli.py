@@ -219,8 +219,9 @@ def _revoke_token_everywhere(args: argparse.Namespace, settings: Settings) -> No
     asyncio.run(publish_once(settings.broadcast_url, [revoked_token_signal(args.token_id)]))
 
 
-def _sweep_expiry(_: argparse.Namespace, settings: Settings) -> None:
-    """One expiry sweep, for cron: safe beside running instances (they share the claim)."""
+def _sweep_expiry(args: argparse.Namespace, settings: Settings) -> None:
+    """One expiry sweep, for cron: safe beside running instances (they share the claim).
+    With --dry-run, prints what is due and sends nothing."""
     from server.broker import organization_signal, publish_once
     from server.expiry_scheduler import run_sweep
 
@@ -228,13 +229,22 @@ def _sweep_expiry(_: argparse.Namespace, settings: Settings) -> None:
         await _require_migrated(database)
         touched: set[int] = set()
         database.on_events_committed(touched.add)
-        result = await run_sweep(database, utcnow)
+        now = utcnow()
+        result = await run_sweep(
+            database,
+            lambda: now,
+            expired_window_days=settings.expired_reminder_window_days,
+            dry_run=args.dry_run,
+        )
         await publish_once(settings.broadcast_url, map(organization_signal, touched))
-        return {
-            "days_swept": result.days_swept,
+        summary: dict[str, Any] = {
+            "due": len(result.due),
             "reminders_sent": result.reminders_sent,
             "busy": result.busy,
         }
+        if args.dry_run:
+            summary["reminders"] = [due.as_dict(now.date()) for due in result.due]
+        return summary
 
     configure_logging(settings.log_level)
     _emit(_on_database(settings, sweep_due))
@@ -309,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep-expiry",
         help="send the expiry reminders that are due (for cron; instances also sweep unless "
         "EXPIRY_SCHEDULER=off)",
+    )
+    sweep_expiry.add_argument(
+        "--dry-run", action="store_true", help="print the reminders that are due; send nothing"
     )
     sweep_expiry.set_defaults(run=_sweep_expiry)
     reseal = commands.add_parser(

@@ -17,15 +17,27 @@ from server.background import BackgroundTask
 from server.database import Database
 from server.metrics import Metrics
 from services.notifications.expiry_sweep import SweepResult, sweep_expiry
+from services.notifications.reminder_stage import DEFAULT_EXPIRED_WINDOW_DAYS
 
 logger = logging.getLogger("credentials.scheduler")
 
 
 async def run_sweep(
-    database: Database, clock: Callable[[], datetime], metrics: Metrics | None = None
+    database: Database,
+    clock: Callable[[], datetime],
+    metrics: Metrics | None = None,
+    *,
+    expired_window_days: int = DEFAULT_EXPIRED_WINDOW_DAYS,
+    dry_run: bool = False,
 ) -> SweepResult:
     try:
-        result = await sweep_expiry(lambda: database.transaction(unscoped()), clock)
+        result = await sweep_expiry(
+            lambda: database.read(unscoped()),
+            lambda: database.transaction(unscoped()),
+            clock,
+            expired_window_days=expired_window_days,
+            dry_run=dry_run,
+        )
     except Exception:
         if metrics is not None:
             metrics.scheduler_runs.labels("failed").inc()
@@ -33,10 +45,8 @@ async def run_sweep(
     if metrics is not None:
         metrics.scheduler_runs.labels("busy" if result.busy else "swept").inc()
         metrics.reminders_sent.inc(result.reminders_sent)
-    if result.reminders_sent or result.days_swept > 1:
-        logger.info(
-            "expiry sweep: %d day(s), %d reminder(s)", result.days_swept, result.reminders_sent
-        )
+    if result.reminders_sent:
+        logger.info("expiry sweep: %d reminder(s) sent", result.reminders_sent)
     return result
 
 
@@ -47,8 +57,10 @@ class ExpiryScheduler:
         clock: Callable[[], datetime],
         interval_s: float,
         metrics: Metrics | None = None,
+        expired_window_days: int = DEFAULT_EXPIRED_WINDOW_DAYS,
     ) -> None:
         self._database = database
+        self._expired_window_days = expired_window_days
         self._clock = clock
         self._interval_s = interval_s
         self._metrics = metrics
@@ -63,7 +75,12 @@ class ExpiryScheduler:
     async def _run(self) -> None:
         while True:
             try:
-                await run_sweep(self._database, self._clock, self._metrics)
+                await run_sweep(
+                    self._database,
+                    self._clock,
+                    self._metrics,
+                    expired_window_days=self._expired_window_days,
+                )
             except Exception:  # the database may be away: the next round tries again
                 logger.exception("expiry sweep failed; retrying in %s s", self._interval_s)
             await asyncio.sleep(self._interval_s)  # the sweep period, not a wait for a result

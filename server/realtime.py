@@ -37,7 +37,13 @@ class Realtime:
             on_token_revoked=self.hub.token_revoked,
             heartbeat_s=settings.broadcast_heartbeat_ms / 1000,
         )
-        self.scheduler = ExpiryScheduler(database, clock, settings.expiry_sweep_interval_s, metrics)
+        self.scheduler = ExpiryScheduler(
+            database,
+            clock,
+            settings.expiry_sweep_interval_s,
+            metrics,
+            expired_window_days=settings.expired_reminder_window_days,
+        )
         database.on_events_committed(self._events_committed)
 
     def start(self) -> None:

@@ -114,6 +114,7 @@ class Settings:
     rate_limit_restore_rate: int = 100
     expiry_scheduler: bool = True
     expiry_sweep_interval_s: int = 300
+    expired_reminder_window_days: int = 30
     event_poll_interval_ms: int = 2_000
     broadcast_heartbeat_ms: int = 1_000
     subscriber_queue_size: int = 1_000
@@ -167,6 +168,9 @@ class Settings:
             rate_limit_restore_rate=_int(env, "RATE_LIMIT_RESTORE_RATE", 100, minimum=1),
             expiry_scheduler=_bool(env, "EXPIRY_SCHEDULER", True),
             expiry_sweep_interval_s=_int(env, "EXPIRY_SWEEP_INTERVAL_S", 300, minimum=1),
+            expired_reminder_window_days=_int(
+                env, "EXPIRED_REMINDER_WINDOW_DAYS", 30, minimum=1
+            ),
             event_poll_interval_ms=_int(env, "EVENT_POLL_INTERVAL_MS", 2_000, minimum=10),
             broadcast_heartbeat_ms=_int(env, "BROADCAST_HEARTBEAT_MS", 1_000, minimum=10),
             subscriber_queue_size=_int(env, "SUBSCRIBER_QUEUE_SIZE", 1_000, minimum=1),

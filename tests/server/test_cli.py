@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import closing
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -221,16 +222,48 @@ def test_migrate_twice_is_harmless(provisioned: Provisioned) -> None:
     assert _row_counts(provisioned.database) == before
 
 
-def test_sweep_expiry_sweeps_today_once_for_cron(provisioned: Provisioned) -> None:
-    # Given a database no sweep has run on
-    # When cron runs the sweep twice
+async def test_sweep_expiry_says_what_is_due_then_sends_it_once_for_cron(
+    provisioned: Provisioned, api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    # Given a worker's credential, imported and approved, that expires in five days
+    token = provisioned.issued["token"]
+    org = str(provisioned.north["organization_id"])
+    worker = ["--org", org, "--name", "Sam Rigger", "--email", "sam@north.example"]
+    assert provisioned.run("create-user", *worker).returncode == 0
+    created = await api.post(
+        "/graphql",
+        json={
+            "query": "mutation T($input: CreateCredentialTypeInput!) "
+            "{ createCredentialType(input: $input) { errors { code } } }",
+            "variables": {"input": {"name": "Crane licence"}},
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert body_of(created)["data"]["createCredentialType"]["errors"] == []
+    expiry = (datetime.now(UTC).date() + timedelta(days=5)).isoformat()
+    register = tmp_path / "register.csv"
+    register.write_text(
+        "Holder email,Credential type,Issue date,Expiry date,Credential number\n"
+        f"sam@north.example,Crane licence,2024-01-01,{expiry},C-1\n"
+    )
+    user = str(provisioned.user["user_id"])
+    imported = provisioned.run(
+        "import-csv", str(register), "--user", user, "--no-dry-run", "--approve-all", "--quiet"
+    )
+    assert imported.returncode == 0, imported.stderr
+
+    # When cron runs a dry run, then the sweep twice
+    dry = _json_line(provisioned.run("sweep-expiry", "--dry-run"))
     first = _json_line(provisioned.run("sweep-expiry"))
     second = _json_line(provisioned.run("sweep-expiry"))
 
-    # Then the first sweeps today (nothing is due in a register without credentials), the
-    # second finds the day done
-    assert first == {"days_swept": 1, "reminders_sent": 0, "busy": False}
-    assert second == {"days_swept": 0, "reminders_sent": 0, "busy": False}
+    # Then the dry run lists the 7-day reminder and sends nothing, the first sweep sends it,
+    # the second finds nothing left to send
+    assert [(r["kind"], r["leadDays"], r["daysLeft"]) for r in dry["reminders"]] == [
+        ("EXPIRING_SOON", 7, 5)
+    ]
+    assert (dry["reminders_sent"], first["reminders_sent"], second["reminders_sent"]) == (0, 1, 0)
+    assert second["due"] == 0
 
 
 async def test_backup_copies_what_is_committed_while_a_write_is_in_progress(

@@ -1,0 +1,3 @@
+from tests.notifications.scene import scene
+
+__all__ = ["scene"]
