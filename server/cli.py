@@ -240,6 +240,27 @@ def _sweep_expiry(_: argparse.Namespace, settings: Settings) -> None:
     _emit(_on_database(settings, sweep_due))
 
 
+def _deliver_notifications(args: argparse.Namespace, settings: Settings) -> None:
+    """One delivery pass (or passes every DELIVERY_INTERVAL_S with --loop), for a
+    process of its own: safe beside running instances (claims are disjoint)."""
+    from server.delivery_worker import DeliveryWorker
+
+    async def deliver(database: Database) -> dict[str, Any]:
+        await _require_migrated(database)
+        worker = DeliveryWorker(database, settings, utcnow)
+        while True:
+            result = await worker.run_pass()
+            counts = {f"{c.value.lower()}_{o.value}": n for (c, o), n in result.counts.items()}
+            if not args.loop:
+                return counts
+            if counts:
+                _emit(counts)
+            await asyncio.sleep(settings.delivery_interval_s)  # the period between passes
+
+    configure_logging(settings.log_level)
+    _emit(_on_database(settings, deliver))
+
+
 def _backup(args: argparse.Namespace, settings: Settings) -> None:
     """A consistent copy of the embedded SQLite database while the service runs (SQLite's
     online backup: readers and writers go on; the copy is one moment of it)."""
@@ -311,6 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
         "EXPIRY_SCHEDULER=off)",
     )
     sweep_expiry.set_defaults(run=_sweep_expiry)
+    deliver = commands.add_parser(
+        "deliver-notifications",
+        help="send the emails that are due, then exit (or keep at it with --loop); safe "
+        "beside instances whose DELIVERY_WORKER is on",
+    )
+    deliver.add_argument("--loop", action="store_true", help="run until stopped")
+    deliver.set_defaults(run=_deliver_notifications)
     reseal = commands.add_parser(
         "reseal-media",
         help="encrypt every media file with the first of MEDIA_ENCRYPTION_KEYS (key rotation)",

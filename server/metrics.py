@@ -103,6 +103,27 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.deliveries = Counter(
+            "deliveries_total",
+            "Outbox deliveries by channel and outcome: sent, skipped (turned off, no address, "
+            "not configured), retried (a temporary failure), failed (for good), released "
+            "(claimed but left for the next pass).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.delivery_queue = Gauge(
+            "deliveries_pending",
+            "Deliveries waiting to be sent, by channel, as of the last worker pass.",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.delivery_oldest_pending = Gauge(
+            "deliveries_oldest_pending_age_seconds",
+            "Age of the oldest delivery waiting, by channel, as of the last worker pass.",
+            ["channel"],
+            registry=self.registry,
+        )
+
     def operation_label(self, name: str | None) -> str:
         if not name:
             return "anonymous"
