@@ -37,8 +37,11 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(
         await scene.approved(type_name=f"Licence {n}")
     # And a worker process that is sending the third when it is killed
     smtp.handler.hold_at = HELD
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "server", "deliver-notifications"],
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server",
+        "deliver-notifications",
         cwd=ROOT,
         env=service_env(
             {
@@ -54,11 +57,11 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(
     )
     try:
         held = await asyncio.to_thread(smtp.handler.holding.wait, 60)
-        assert held, "the worker never reached the third message"
     finally:
         os.kill(worker.pid, signal.SIGKILL)
-        output = worker.communicate(timeout=30)[0].decode()
-    assert worker.returncode == -signal.SIGKILL, output
+        output, _ = await worker.communicate()
+    assert held, f"the worker never reached the third message:\n{output.decode()}"
+    assert worker.returncode == -signal.SIGKILL, output.decode()
     smtp.handler.release()
     rows = await scene.deliveries()
     assert [r.status for r in rows].count(DeliveryStatus.SENT) == HELD - 1
