@@ -68,8 +68,15 @@ class MailHandler:
         return "250 2.0.0 OK"
 
     def release(self) -> None:
-        if self._loop is not None and self._held is not None:
-            self._loop.call_soon_threadsafe(self._held.set_result, None)
+        held, loop = self._held, self._loop
+        if loop is None or held is None or loop.is_closed():
+            return
+
+        def answer() -> None:
+            if not held.done():
+                held.set_result(None)
+
+        loop.call_soon_threadsafe(answer)
 
     def by_message_id(self) -> dict[str, list[Received]]:
         found: dict[str, list[Received]] = {}
