@@ -32,7 +32,8 @@ class Received:
     def body(self, subtype: str) -> str:
         part = self.message.get_body(preferencelist=(subtype,))
         assert part is not None, f"no text/{subtype} part"
-        return str(cast("EmailMessage", part).get_content())
+        # As the reader sees it: the wire's CRLF line ends as newlines.
+        return str(cast("EmailMessage", part).get_content()).replace("\r\n", "\n")
 
 
 class MailHandler:

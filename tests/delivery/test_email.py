@@ -6,14 +6,23 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
+import pytest
 from strawberry.relay import GlobalID
 
 from models.delivery import DeliveryChannel, DeliveryKind, DeliveryStatus
+from models.tenancy import TenantViolation, scoped_to
 from server.expiry_scheduler import run_sweep
+from services.delivery import queue_delivery
 from services.delivery.worker import Outcome
 from tests.credentials.factories import local_key
 from tests.delivery.mail_server import MailServer
 from tests.delivery.scene import PUBLIC_URL, START, Scene
+
+CHOOSE_DIGEST = """
+mutation U($input: UpdateNotificationSettingsInput!) {
+  updateNotificationSettings(input: $input) { errors { code } }
+}
+"""
 
 
 def _link(credential_id: str) -> str:
@@ -94,3 +103,73 @@ async def test_a_rejection_carries_its_reason_escaped_in_html(
     assert "<img" not in html
     assert "<Licence>" not in html
     assert "Photo &lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; blurred" in html
+
+
+async def _queue_digest(scene: Scene, role: str, period: str) -> bool:
+    user_id = scene.world.user_ids[role]
+    async with scene.database.transaction(scoped_to(scene.world.north_id)) as session:
+        return await queue_delivery(
+            session,
+            organization_id=scene.world.north_id,
+            channel=DeliveryChannel.EMAIL,
+            kind=DeliveryKind.DIGEST,
+            recipient_user_id=user_id,
+            dedupe_key=f"digest:{user_id}:{period}",
+            now=scene.clock.now,
+            payload={
+                "subject": "3 credentials expire this week",
+                "text": "Acme Worker: First aid, 9 Dec 2026\n",
+                "html": "<p>Acme Worker: First aid, 9 Dec 2026</p>",
+            },
+        )
+
+
+async def test_a_digest_is_queued_once_per_key_and_sent_as_rendered(
+    scene: Scene, smtp: MailServer
+) -> None:
+    # Given a manager who chose a daily digest, and their digest queued twice
+    await scene.client.execute(
+        CHOOSE_DIGEST, {"input": {"digest": "DAILY"}}, scene.world.token("company_manager")
+    )
+    assert await _queue_digest(scene, "company_manager", "2026-12-07")
+    assert not await _queue_digest(scene, "company_manager", "2026-12-07")
+
+    # When the worker passes
+    await scene.deliver(smtp.url())
+
+    # Then one email went out, exactly as rendered
+    [mail] = smtp.handler.received
+    assert mail.message["Subject"] == "3 credentials expire this week"
+    assert mail.body("plain") == "Acme Worker: First aid, 9 Dec 2026\n"
+    assert mail.body("html") == "<p>Acme Worker: First aid, 9 Dec 2026</p>\n"
+    row = await scene.only_delivery()
+    assert (row.kind, row.notification_id, row.status) == (
+        DeliveryKind.DIGEST,
+        None,
+        DeliveryStatus.SENT,
+    )
+
+
+async def test_a_digest_of_someone_who_turned_digests_off_is_skipped(
+    scene: Scene, smtp: MailServer
+) -> None:
+    await _queue_digest(scene, "company_manager", "2026-W50")
+
+    await scene.deliver(smtp.url())
+
+    row = await scene.only_delivery()
+    assert (row.status, row.last_error) == (DeliveryStatus.SKIPPED, "digests turned off")
+
+
+async def test_queueing_refuses_another_organization_s_delivery(scene: Scene) -> None:
+    async with scene.database.transaction(scoped_to(scene.world.south_id)) as session:
+        with pytest.raises(TenantViolation):
+            await queue_delivery(
+                session,
+                organization_id=scene.world.north_id,
+                channel=DeliveryChannel.EMAIL,
+                kind=DeliveryKind.DIGEST,
+                recipient_user_id=scene.world.user_ids["employee"],
+                dedupe_key="digest:x",
+                now=scene.clock.now,
+            )
