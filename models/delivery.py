@@ -151,6 +151,20 @@ def select_due(
     )
 
 
+def select_first_due(channel: DeliveryChannel, now: datetime) -> Select[int]:
+    """Whether anything is due, read without a lock: an empty outbox costs no write
+    transaction (on SQLite, the database's one write lock)."""
+    return (
+        select(Delivery.id)
+        .where(
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.next_attempt_at <= now,
+            Delivery.channel == channel,
+        )
+        .limit(1)
+    )
+
+
 def settle(delivery_id: int, lease: datetime | None, **values: Any) -> Update:
     """Records an outcome of a PENDING row. With `lease`, only while the row is still
     under that claim: a worker whose lease passed (and whose rows another worker took)

@@ -25,7 +25,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.delivery import Delivery, DeliveryChannel, DeliveryStatus, select_due, settle
+from models.delivery import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    select_due,
+    select_first_due,
+    settle,
+)
 from services.delivery.backoff import retry_delay
 from services.delivery.channel import Channel, DeliveryFailure, Outgoing, Skip
 
@@ -101,11 +108,18 @@ class _Pass:
 
     async def run(self) -> None:
         while True:
+            if not await self._anything_due():
+                return
             claim = await self._claim()
             if claim.rows:
                 await self._deliver(claim)
             if claim.selected < self.options.batch_size:
                 return
+
+    async def _anything_due(self) -> bool:
+        async with self.read() as session:
+            found = await session.scalar(select_first_due(self.channel.channel, self.clock()))
+        return found is not None
 
     async def _claim(self) -> _Claim:
         now = self.clock()

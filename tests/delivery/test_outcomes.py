@@ -5,8 +5,10 @@ deactivated, email not configured), and an SMTP server that needs a login."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from models.delivery import DeliveryStatus
 from services.delivery.worker import Outcome
@@ -172,3 +174,25 @@ async def test_starttls_required_by_the_url_is_not_skipped_when_the_server_lacks
     assert row.last_error is not None
     assert "STARTTLS" in row.last_error
     assert smtp.handler.received == []
+
+
+async def test_a_pass_over_an_empty_outbox_takes_no_write_lock(
+    scene: Scene, smtp: MailServer, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("SQLite's one write lock is what an idle worker must not take")
+    worker = scene.worker(smtp.url())
+    statements: list[str] = []
+
+    def seen(_: Any, __: Any, statement: str, *___: Any) -> None:
+        statements.append(statement)
+
+    engine = scene.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await worker.run_pass()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    assert statements
+    assert not [s for s in statements if s.startswith(("BEGIN IMMEDIATE", "UPDATE"))]
