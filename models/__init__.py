@@ -11,11 +11,18 @@ from models.company import Company, CompanyKeyContact, CompanyManager
 from models.credential import ApprovalStatus, Credential, CredentialVersion
 from models.credential_settings import CredentialSettings
 from models.credential_type import CredentialType, FieldRule
+from models.delivery import Delivery, DeliveryChannel, DeliveryKind, DeliveryStatus
+from models.digest import DigestRun
 from models.event import CredentialEvent, CredentialEventKind
 from models.import_job import ImportJob, ImportRowResult
 from models.job_role import JobRole, JobRoleMember, JobRoleRequirement, JobRoleRequirementType
 from models.media import CredentialMedia, MediaAccess
-from models.notification import Notification, NotificationKind, NotificationSettings
+from models.notification import (
+    DigestFrequency,
+    Notification,
+    NotificationKind,
+    NotificationSettings,
+)
 from models.organization import Organization
 from models.permission import Permission, PermissionSet
 from models.reminder import ExpiryReminder, ReminderKind, SchedulerState
@@ -39,6 +46,12 @@ __all__ = [
     "CredentialSettings",
     "CredentialType",
     "CredentialVersion",
+    "Delivery",
+    "DeliveryChannel",
+    "DeliveryKind",
+    "DeliveryStatus",
+    "DigestFrequency",
+    "DigestRun",
     "ExpiryReminder",
     "FieldRule",
     "ImportJob",

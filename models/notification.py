@@ -16,6 +16,7 @@ from sqlalchemy import (
     Update,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,6 +24,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, TenantOwned, utcnow
 
 DEFAULT_LEAD_DAYS: tuple[int, ...] = (30, 7, 1, 0)
+
+
+class DigestFrequency(StrEnum):
+    """How often someone who looks after others gets a summary by email."""
+
+    NONE = "NONE"
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
 
 
 class NotificationSettings(TenantOwned, Base):
@@ -36,6 +45,14 @@ class NotificationSettings(TenantOwned, Base):
     expiry_reminders: Mapped[bool] = mapped_column(default=True)
     # Days before expiry to remind at, 0 being the expiry day itself.
     lead_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: list(DEFAULT_LEAD_DAYS))
+    # Notification kinds (NotificationKind values) the user does not want by email; in-app
+    # is always on. Kinds added later start on.
+    email_off: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    digest: Mapped[DigestFrequency] = mapped_column(
+        Enum(DigestFrequency, native_enum=False, length=10),
+        default=DigestFrequency.NONE,
+        server_default=DigestFrequency.NONE.value,
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @classmethod
@@ -45,7 +62,12 @@ class NotificationSettings(TenantOwned, Base):
             user_id=user_id,
             expiry_reminders=True,
             lead_days=list(DEFAULT_LEAD_DAYS),
+            email_off=[],
+            digest=DigestFrequency.NONE,
         )
+
+    def wants_email(self, kind: str) -> bool:
+        return kind not in self.email_off
 
 
 class NotificationKind(StrEnum):

@@ -19,6 +19,7 @@ from resolvers.errors import BadInputError
 from schema.company import CompanyType
 from schema.credential import CredentialNode, CredentialVersionNode
 from schema.credential_type import CredentialTypeNode
+from schema.deliveries import DeliveryNode
 from schema.ids import parse_global_id
 from schema.job_role import JobRoleNode
 from schema.media import CredentialMediaType
@@ -38,6 +39,7 @@ NODE_TYPES: dict[str, type[relay.Node]] = {
         CredentialNode,
         CredentialVersionNode,
         NotificationNode,
+        DeliveryNode,
         CredentialMediaType,
         JobRoleNode,
     )

@@ -8,7 +8,12 @@ from datetime import date, datetime
 import strawberry
 from strawberry import Info, relay
 
-from models.notification import Notification, NotificationKind, NotificationSettings
+from models.notification import (
+    DigestFrequency,
+    Notification,
+    NotificationKind,
+    NotificationSettings,
+)
 from resolvers.context import RequestContext
 from resolvers.mutations import run_mutation
 from resolvers.notifications import (
@@ -29,6 +34,11 @@ from services.notifications.settings import update_notification_settings
 
 NotificationKindEnum = strawberry.enum(NotificationKind, name="NotificationKind")
 NotificationErrorCodeEnum = strawberry.enum(NotificationErrorCode, name="NotificationErrorCode")
+DigestFrequencyEnum = strawberry.enum(
+    DigestFrequency,
+    name="DigestFrequency",
+    description="A summary by email of the people one looks after: none, daily or weekly.",
+)
 
 
 @strawberry.type
@@ -123,6 +133,15 @@ class NotificationNode(relay.Node):
         return [cls.from_model(n) if n is not None else None for n in found]
 
 
+@strawberry.type(description="How one kind of notification reaches the user.")
+class NotificationChannelSetting:
+    kind: NotificationKindEnum  # type: ignore[valid-type]
+    in_app: bool = strawberry.field(description="Always true: every notification is listed.")
+    email: bool = strawberry.field(
+        description="Also by email (sent when the service has email configured)."
+    )
+
+
 @strawberry.type(name="NotificationSettings")
 class NotificationSettingsType:
     expiry_reminders: bool = strawberry.field(
@@ -132,7 +151,21 @@ class NotificationSettingsType:
     lead_times_days: list[int] = strawberry.field(
         description="Days before expiry to remind at, longest first; 0 is the expiry day."
     )
+    digest: DigestFrequencyEnum = strawberry.field(  # type: ignore[valid-type]
+        description="A summary by email of the people the user looks after (NONE unless "
+        "chosen; only for those who look after others)."
+    )
     user_id: strawberry.Private[int]
+    email_off: strawberry.Private[list[str]]
+
+    @strawberry.field(description="Each notification kind's channels.")
+    def channels(self) -> list[NotificationChannelSetting]:
+        return [
+            NotificationChannelSetting(
+                kind=kind, in_app=True, email=kind.value not in self.email_off
+            )
+            for kind in NotificationKind
+        ]
 
     @strawberry.field
     async def user(self, info: Info[RequestContext, None]) -> UserType | None:
@@ -144,7 +177,9 @@ class NotificationSettingsType:
         return cls(
             expiry_reminders=settings.expiry_reminders,
             lead_times_days=list(settings.lead_days),
+            digest=settings.digest,
             user_id=settings.user_id,
+            email_off=list(settings.email_off),
         )
 
 
@@ -161,6 +196,12 @@ class MarkNotificationsReadPayload:
 
 
 @strawberry.input
+class NotificationChannelInput:
+    kind: NotificationKindEnum  # type: ignore[valid-type]
+    email: bool
+
+
+@strawberry.input
 class UpdateNotificationSettingsInput:
     user_id: strawberry.ID | None = strawberry.field(
         default=None, description="Whose settings; yourself when left out."
@@ -168,6 +209,16 @@ class UpdateNotificationSettingsInput:
     expiry_reminders: bool | None = None
     lead_times_days: list[int] | None = strawberry.field(
         default=None, description="Replaces the lead times: 0 to 365 days, at most 10."
+    )
+    channels: list[NotificationChannelInput] | None = strawberry.field(
+        default=None,
+        description="Email on or off per kind; kinds left out keep their choice. In-app "
+        "notifications are always on.",
+    )
+    digest: DigestFrequencyEnum | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="DAILY or WEEKLY only for those who look after others "
+        "(DIGEST_NOT_AVAILABLE otherwise).",
     )
 
 
@@ -227,6 +278,12 @@ class NotificationMutations:
                 user_id=user_id,
                 expiry_reminders=input.expiry_reminders,
                 lead_days=input.lead_times_days,
+                channels=(
+                    [(c.kind, c.email) for c in input.channels]
+                    if input.channels is not None
+                    else None
+                ),
+                digest=input.digest,
             ),
         )
         if outcome.value is None:

@@ -22,3 +22,16 @@ class IsSelfOrUsersManager(BasePermission):
         if viewer is None:
             return False
         return policy.can_see_email(viewer, source.id)
+
+
+class MayReadRecipientAddress(BasePermission):
+    """The address a delivery went to is the recipient's email: the same readers."""
+
+    message = "Only the recipient themselves and user managers may see this field."
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
+
+    def has_permission(self, source: Any, info: Info[RequestContext, None], **_: Any) -> bool:
+        viewer = info.context.viewer
+        if viewer is None:
+            return False
+        return policy.can_see_email(viewer, source.recipient_user_id)

@@ -14,6 +14,7 @@ from schema.company import CompanyType
 from schema.credential_overview import CredentialOverviewQueries
 from schema.credential_queries import CredentialQueries
 from schema.csv_io import CsvQueries
+from schema.deliveries import DeliveryQueries
 from schema.events import EventQueries
 from schema.job_role_queries import JobRoleQueries
 from schema.media import MediaQueries
@@ -29,6 +30,7 @@ class Query(
     CredentialQueries,
     CredentialOverviewQueries,
     CsvQueries,
+    DeliveryQueries,
     EventQueries,
     JobRoleQueries,
     MediaQueries,

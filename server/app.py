@@ -21,6 +21,7 @@ from schema import build_schema
 from schema.limits import QueryLimits
 from server.csv_routes import csv_endpoints
 from server.database import Database
+from server.delivery_worker import DeliveryWorker
 from server.graphql_view import GraphQLEndpoint
 from server.imports import ImportRunner
 from server.media_download import MediaDownload
@@ -107,6 +108,8 @@ def create_app(
         schema, database, settings, clock, metrics, rate_limiter, realtime.hub, media_store
     )
     imports = ImportRunner(database, clock, metrics=metrics)
+    # Built here, so an SMTP_URL that cannot work refuses the start.
+    delivery = DeliveryWorker(database, settings, clock, metrics)
     csv_template, csv_export = csv_endpoints(database, schema, clock)
 
     @asynccontextmanager
@@ -115,8 +118,11 @@ def create_app(
             await prepare_database(database, settings)
             await imports.fail_abandoned()
             realtime.start()
+            if settings.delivery_worker:
+                delivery.start()
             yield
         finally:
+            await delivery.stop()
             await imports.stop()
             await realtime.stop()
             if rate_limiter is not None:
@@ -166,4 +172,5 @@ def create_app(
     app.state.settings = settings
     app.state.media_store = media_store
     app.state.imports = imports
+    app.state.delivery_worker = delivery
     return app

@@ -89,6 +89,11 @@ class Metrics:
             "Expiry reminders (EXPIRING_SOON and EXPIRED events) written by the scheduler.",
             registry=self.registry,
         )
+        self.digests_queued = Counter(
+            "digests_queued_total",
+            "Managers' digests queued for email by the scheduler (empty ones are not sent).",
+            registry=self.registry,
+        )
 
         self.import_jobs = Counter(
             "credential_import_jobs_total",
@@ -100,6 +105,27 @@ class Metrics:
             "credential_import_rows_total",
             "CSV import rows read by ended jobs, by result.",
             ["result"],
+            registry=self.registry,
+        )
+
+        self.deliveries = Counter(
+            "deliveries_total",
+            "Outbox deliveries by channel and outcome: sent, skipped (turned off, no address, "
+            "not configured), retried (a temporary failure), failed (for good), released "
+            "(claimed but left for the next pass).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.delivery_queue = Gauge(
+            "deliveries_pending",
+            "Deliveries waiting to be sent, by channel, as of the last worker pass.",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.delivery_oldest_pending = Gauge(
+            "deliveries_oldest_pending_age_seconds",
+            "Age of the oldest delivery waiting, by channel, as of the last worker pass.",
+            ["channel"],
             registry=self.registry,
         )
 

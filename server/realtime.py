@@ -41,6 +41,7 @@ class Realtime:
             database,
             clock,
             settings.expiry_sweep_interval_s,
+            settings.email_public_url(),
             metrics,
             expired_window_days=settings.expired_reminder_window_days,
         )

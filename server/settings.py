@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from email.utils import parseaddr
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from services.delivery.email.smtp import SmtpTarget, parse_smtp_url
+from services.text import has_control_characters
 
 DEFAULT_SECRET_KEY = "insecure-development-secret-change-me"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/credentials.db"
@@ -85,6 +89,37 @@ def _broadcast_url(url: str) -> str:
     return url
 
 
+def _smtp_target(url: str | None) -> SmtpTarget | None:
+    if not url:
+        return None
+    try:
+        return parse_smtp_url(url)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+
+
+def _public_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(
+            f"PUBLIC_URL={raw!r} is not a dashboard address: use https://host[/path], where "
+            "the dashboard serves /credentials/<id>"
+        )
+    return raw.strip().rstrip("/")
+
+
+def _smtp_from(raw: str | None) -> str | None:
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if has_control_characters(value) or "@" not in parseaddr(value)[1]:
+        raise SettingsError(
+            f"SMTP_FROM={raw!r} is not an address: use no-reply@example.com or "
+            "'Credentials <no-reply@example.com>'"
+        )
+    return value
+
+
 def _log_level(raw: str) -> str:
     level = raw.strip().upper()
     if level not in LOG_LEVELS:
@@ -129,6 +164,15 @@ class Settings:
     media_link_seconds: int = 300
     # Base64 keys; the first seals new files, all of them open files (see README).
     media_encryption_keys: tuple[str, ...] = field(default_factory=tuple)
+    # Delivery to the outside world (email). The URL may hold a password: never in a repr.
+    smtp_url: str | None = field(default=None, repr=False)
+    smtp_from: str | None = None
+    public_url: str | None = None
+    smtp_timeout_s: int = 30
+    delivery_worker: bool = True
+    delivery_interval_s: int = 15
+    delivery_max_attempts: int = 8
+    delivery_retry_base_s: int = 60
 
     @property
     def is_sqlite(self) -> bool:
@@ -147,7 +191,7 @@ class Settings:
         dev = environment is Environment.DEV
         max_file = _int(env, "MEDIA_MAX_FILE_BYTES", DEFAULT_MEDIA_MAX_FILE_BYTES, minimum=1)
         max_files = _int(env, "MEDIA_MAX_FILES", DEFAULT_MEDIA_MAX_FILES, minimum=1)
-        return cls(
+        settings = cls(
             database_url=normalize_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
             broadcast_url=_broadcast_url(env.get("BROADCAST_URL") or "memory://"),
             host=env.get("HOST") or "127.0.0.1",
@@ -168,9 +212,7 @@ class Settings:
             rate_limit_restore_rate=_int(env, "RATE_LIMIT_RESTORE_RATE", 100, minimum=1),
             expiry_scheduler=_bool(env, "EXPIRY_SCHEDULER", True),
             expiry_sweep_interval_s=_int(env, "EXPIRY_SWEEP_INTERVAL_S", 300, minimum=1),
-            expired_reminder_window_days=_int(
-                env, "EXPIRED_REMINDER_WINDOW_DAYS", 30, minimum=1
-            ),
+            expired_reminder_window_days=_int(env, "EXPIRED_REMINDER_WINDOW_DAYS", 30, minimum=1),
             event_poll_interval_ms=_int(env, "EVENT_POLL_INTERVAL_MS", 2_000, minimum=10),
             broadcast_heartbeat_ms=_int(env, "BROADCAST_HEARTBEAT_MS", 1_000, minimum=10),
             subscriber_queue_size=_int(env, "SUBSCRIBER_QUEUE_SIZE", 1_000, minimum=1),
@@ -186,6 +228,7 @@ class Settings:
             media_link_seconds=_int(env, "MEDIA_LINK_SECONDS", 300, minimum=1),
             media_encryption_keys=_list(env, "MEDIA_ENCRYPTION_KEYS"),
         )
+        return _with_delivery_settings(settings, env)
 
     def check_production_ready(self) -> None:
         """Refuse to run in prod on development defaults."""
@@ -199,9 +242,41 @@ class Settings:
             )
         if self.load_demo_data:
             raise SettingsError("ENVIRONMENT=prod must not load demo data: unset LOAD_DEMO_DATA")
+        if self.smtp_url and not self.public_url:
+            raise SettingsError(
+                "ENVIRONMENT=prod with SMTP_URL needs PUBLIC_URL, the dashboard's address "
+                "that links in emails point to"
+            )
+
+    def smtp_target(self) -> SmtpTarget | None:
+        """The SMTP server of SMTP_URL; None when email is not configured."""
+        return _smtp_target(self.smtp_url)
+
+    def email_public_url(self) -> str:
+        """Where links in messages point: PUBLIC_URL, or this instance in development."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     def sqlite_path(self) -> Path | None:
         if not self.is_sqlite:
             return None
         path = self.database_url.split(":///", 1)[1]
         return Path(path) if path and path != ":memory:" else None
+
+
+def _with_delivery_settings(settings: Settings, env: Mapping[str, str]) -> Settings:
+    """SMTP_URL, SMTP_FROM, PUBLIC_URL, SMTP_TIMEOUT_S and the delivery worker's settings;
+    an SMTP_URL that cannot be used refuses the start."""
+    smtp_url = env.get("SMTP_URL") or None
+    _smtp_target(smtp_url)
+    public_url = env.get("PUBLIC_URL")
+    return replace(
+        settings,
+        smtp_url=smtp_url,
+        smtp_from=_smtp_from(env.get("SMTP_FROM")),
+        public_url=_public_url(public_url) if public_url else None,
+        smtp_timeout_s=_int(env, "SMTP_TIMEOUT_S", 30, minimum=1),
+        delivery_worker=_bool(env, "DELIVERY_WORKER", True),
+        delivery_interval_s=_int(env, "DELIVERY_INTERVAL_S", 15, minimum=1),
+        delivery_max_attempts=_int(env, "DELIVERY_MAX_ATTEMPTS", 8, minimum=1),
+        delivery_retry_base_s=_int(env, "DELIVERY_RETRY_BASE_S", 60, minimum=1),
+    )

@@ -1,5 +1,6 @@
-"""What every change leaves behind: activity rows and the domain event, written in the
-caller's transaction so they commit or roll back with the change itself."""
+"""What every change leaves behind: activity rows, the domain event, and the holder's
+notification with its email in the delivery outbox, written in the caller's transaction so
+they commit or roll back with the change itself."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.activity import ActivityAction, CredentialActivity
 from models.credential import Credential, CredentialVersion
 from models.event import CredentialEvent, CredentialEventKind
+from services.delivery.outbox import email_delivery_for
 from services.notifications.inbox import notification_for
 
 TRACKED_FIELDS = ("issue_date", "expiry_date", "credential_number")
@@ -92,6 +94,8 @@ class Journal:
         notification = notification_for(event)
         if notification is not None:
             self.session.add(notification)
+            # Its email, in the same transaction: sent by the delivery worker, never here.
+            self.session.add(email_delivery_for(notification, self.now))
 
 
 def snapshot(version: CredentialVersion) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +18,7 @@ from models.credential_filter import CredentialFilter, ExpiryWindow
 from models.credential_page import ListedCredential, select_listed_page
 from models.credential_queries import CredentialOrder, CredentialOrderField, count_credentials
 from models.job_role import select_job_roles, select_members
+from models.notification import DigestFrequency
 from models.user import select_users_by_id
 from services.credentials.policy import can_see_details
 from services.credentials.settings import load_settings
@@ -28,21 +28,6 @@ from services.visibility import users_visible_to
 
 # Lines listed per section; the rest is counted ("and 12 more").
 SECTION_LINES = 25
-
-
-class DigestPeriod(StrEnum):
-    DAILY = "DAILY"
-    WEEKLY = "WEEKLY"
-
-    def starting(self, day: date) -> date:
-        """The first day of the period the day falls in (weeks start on Monday): with the
-        recipient, the key that makes each digest unique."""
-        return day if self is DigestPeriod.DAILY else day - timedelta(days=day.weekday())
-
-
-def looks_after_others(viewer: Viewer) -> bool:
-    """Who may have a digest: those who look after other people's credentials."""
-    return viewer.sees_all_users or bool(viewer.overseen_company_ids)
 
 
 @dataclass(frozen=True)
@@ -70,7 +55,7 @@ class NotCompliant:
 @dataclass(frozen=True)
 class Digest:
     recipient_name: str
-    period: DigestPeriod
+    period: DigestFrequency
     day: date
     # The expiring-soon window, in days, that "expiring" uses.
     window_days: int
@@ -99,13 +84,13 @@ class Digest:
 
 
 async def build_digest(
-    session: AsyncSession, viewer: Viewer, day: date, period: DigestPeriod
+    session: AsyncSession, viewer: Viewer, day: date, period: DigestFrequency
 ) -> Digest:
     """The digest of the period that ends on `day`. `session` is scoped to the viewer's
     organization."""
     settings = await load_settings(session, viewer.organization_id)
     window = ExpiryWindow.starting(day, settings.expiring_soon_days)
-    first_day = day - timedelta(days=1 if period is DigestPeriod.DAILY else 7)
+    first_day = day - timedelta(days=7 if period is DigestFrequency.WEEKLY else 1)
     by_expiry = CredentialOrder(CredentialOrderField.EXPIRY_DATE, descending=False)
     section = _SectionReader(session, viewer, window)
     recipient = await session.scalar(select_users_by_id(users_visible_to(viewer), [viewer.user_id]))

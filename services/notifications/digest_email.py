@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from html import escape
 
-from services.notifications.digest import Digest, DigestLine, DigestPeriod, DigestSection
+from models.notification import DigestFrequency
+from services.notifications.digest import Digest, DigestLine, DigestSection
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,15 @@ def render_digest(digest: Digest, link_of: Callable[[int], str]) -> DigestEmail:
         (digest.not_compliant_total, "not compliant"),
     ]
     said = ", ".join(f"{n} {what}" for n, what in counts if n) or "nothing needs attention"
-    kind = "Daily" if digest.period is DigestPeriod.DAILY else "Weekly"
+    kind = "Weekly" if digest.period is DigestFrequency.WEEKLY else "Daily"
     subject = f"{kind} credentials digest, {_day(digest.day)}: {said}"
 
     sections = [
         (f"Expiring within {digest.window_days} days", digest.expiring),
         (
-            "Expired since yesterday"
-            if digest.period is DigestPeriod.DAILY
-            else "Expired in the last 7 days",
+            "Expired in the last 7 days"
+            if digest.period is DigestFrequency.WEEKLY
+            else "Expired since yesterday",
             digest.newly_expired,
         ),
         ("Waiting for approval", digest.pending),

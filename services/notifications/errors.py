@@ -9,3 +9,5 @@ class NotificationErrorCode(Enum):
     NOT_FOUND = "NOT_FOUND"
     PERMISSION_DENIED = "PERMISSION_DENIED"
     INVALID = "INVALID"
+    # DAILY or WEEKLY digests for someone who looks after nobody else.
+    DIGEST_NOT_AVAILABLE = "DIGEST_NOT_AVAILABLE"

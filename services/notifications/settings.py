@@ -1,4 +1,6 @@
-"""Each user's expiry reminder settings: on or off, and how long before expiry."""
+"""Each user's notification settings: expiry reminders on or off and how long before
+expiry, which kinds also come by email (in-app always), and a digest for those who look
+after others."""
 
 from __future__ import annotations
 
@@ -8,10 +10,16 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.notification import NotificationSettings, select_notification_settings
+from models.notification import (
+    DigestFrequency,
+    NotificationKind,
+    NotificationSettings,
+    select_notification_settings,
+)
 from models.permission import Permission
 from models.user import User, select_users_by_id
 from services.errors import DomainError
+from services.identity import viewer_of_user
 from services.notifications.errors import NotificationErrorCode
 from services.viewer import Viewer
 from services.visibility import users_visible_to
@@ -68,6 +76,51 @@ def normalized_lead_days(lead_days: Sequence[int]) -> list[int]:
     return sorted(set(lead_days), reverse=True)
 
 
+def looks_after_others(person: Viewer) -> bool:
+    """Who may have a digest: those who see others' credentials (user or credential
+    managers, company managers, key contacts)."""
+    return person.sees_all_users or bool(person.overseen_company_ids)
+
+
+def email_off_after(
+    current: Sequence[str], channels: Sequence[tuple[NotificationKind, bool]]
+) -> list[str]:
+    """The kinds that do not come by email once `channels` ((kind, email) pairs) apply;
+    each kind at most once."""
+    kinds = [kind for kind, _ in channels]
+    if len(set(kinds)) != len(kinds):
+        raise DomainError(NotificationErrorCode.INVALID, "Each kind may be given once.", "channels")
+    off = set(current)
+    for kind, email in channels:
+        if email:
+            off.discard(kind.value)
+        else:
+            off.add(kind.value)
+    return [kind.value for kind in NotificationKind if kind.value in off]
+
+
+async def _check_digest(
+    session: AsyncSession, viewer: Viewer, user: User, digest: DigestFrequency
+) -> None:
+    if digest is DigestFrequency.NONE:
+        return
+    person = viewer if viewer.user_id == user.id else await _viewer_of(session, user)
+    if person is None or not looks_after_others(person):
+        raise DomainError(
+            NotificationErrorCode.DIGEST_NOT_AVAILABLE,
+            "Digests are for people who look after others' credentials (user or credential "
+            "managers, company managers and key contacts); this user looks after nobody else.",
+            "digest",
+        )
+
+
+async def _viewer_of(session: AsyncSession, user: User) -> Viewer | None:
+    try:
+        return await viewer_of_user(session, user.id)
+    except DomainError:  # deactivated: looks after nobody
+        return None
+
+
 async def update_notification_settings(
     session: AsyncSession,
     viewer: Viewer,
@@ -76,14 +129,23 @@ async def update_notification_settings(
     user_id: int,
     expiry_reminders: bool | None = None,
     lead_days: Sequence[int] | None = None,
+    channels: Sequence[tuple[NotificationKind, bool]] | None = None,
+    digest: DigestFrequency | None = None,
 ) -> NotificationSettings:
+    """Changes what is given and leaves the rest; refuses the whole change on any error."""
     user = await _user_for(session, viewer, user_id)
     lead = normalized_lead_days(lead_days) if lead_days is not None else None
+    if digest is not None:
+        await _check_digest(session, viewer, user, digest)
     settings = await _saved_settings(session, user)
     if expiry_reminders is not None:
         settings.expiry_reminders = expiry_reminders
     if lead is not None:
         settings.lead_days = lead
+    if channels is not None:
+        settings.email_off = email_off_after(settings.email_off, channels)
+    if digest is not None:
+        settings.digest = digest
     settings.updated_at = now
     return settings
 

@@ -270,7 +270,8 @@ async def _statements_to_deliver_to(
 ) -> list[str]:
     """The statements the server runs from an approval until `subscribers` administrators
     (and the holder) have it, each selecting the credential, its versions, holder and type."""
-    config = replace(settings, expiry_scheduler=False)
+    # Neither background worker: their statements follow their own timers, not subscribers.
+    config = replace(settings, expiry_scheduler=False, delivery_worker=False)
     async with (
         live_app(config, TestClock(START)) as (app, address),
         http_graphql(address) as client,

@@ -7,13 +7,15 @@ from datetime import date, timedelta
 
 import pytest
 
+from models.notification import DigestFrequency
 from models.tenancy import scoped_to, unscoped
 from server.database import Database
 from services.credentials import lifecycle
 from services.credentials.validation import VersionDetails
 from services.identity import viewer_of_user
-from services.notifications.digest import Digest, DigestPeriod, DigestSection, build_digest
+from services.notifications.digest import Digest, DigestSection, build_digest
 from services.notifications.digest_email import render_digest
+from services.notifications.digest_schedule import period_start
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import global_id
 from tests.credentials.matrix_setup import seeding
@@ -57,7 +59,7 @@ async def seeded(graphql: GraphQLClient, database: Database, world: World) -> No
 
 
 async def _digest_of(
-    database: Database, world: World, role: str, period: DigestPeriod = DigestPeriod.DAILY
+    database: Database, world: World, role: str, period: DigestFrequency = DigestFrequency.DAILY
 ) -> Digest:
     async with database.read(unscoped()) as session:
         viewer = await viewer_of_user(session, world.user_ids[role])
@@ -116,12 +118,12 @@ async def test_a_key_contact_reads_no_credential_numbers(database: Database, wor
 async def test_the_weekly_digest_counts_the_weeks_expiries(
     database: Database, world: World
 ) -> None:
-    daily = await _digest_of(database, world, "credentials_manager", DigestPeriod.DAILY)
-    weekly = await _digest_of(database, world, "credentials_manager", DigestPeriod.WEEKLY)
+    daily = await _digest_of(database, world, "credentials_manager", DigestFrequency.DAILY)
+    weekly = await _digest_of(database, world, "credentials_manager", DigestFrequency.WEEKLY)
 
     assert daily.newly_expired.total == weekly.newly_expired.total == 1
-    assert DigestPeriod.WEEKLY.starting(DAY) == date(2027, 3, 8)  # that week's Monday
-    assert DigestPeriod.DAILY.starting(DAY) == DAY
+    assert period_start(DigestFrequency.WEEKLY, DAY) == date(2027, 3, 8)  # that Monday
+    assert period_start(DigestFrequency.DAILY, DAY) == DAY
 
 
 async def test_the_email_escapes_names_and_links_each_credential(

@@ -357,3 +357,118 @@ def test_serve_in_prod_without_a_secret_key_exits_at_once_without_listening(
     assert "Uvicorn running" not in result.stderr
     assert not is_listening(port)
     assert not (tmp_path / "x.db").exists()
+
+
+# --- delivery (email) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "security", "username", "password"),
+    [
+        ("smtp://mail.example.com", "mail.example.com", 25, "smtp", None, None),
+        (
+            "smtp://u%40x:p%3Aw@mail.example.com:2525",
+            "mail.example.com",
+            2525,
+            "smtp",
+            "u@x",
+            "p:w",
+        ),
+        (
+            "smtp+starttls://mailer:pw@mail.example.com",
+            "mail.example.com",
+            587,
+            "smtp+starttls",
+            "mailer",
+            "pw",
+        ),
+        ("smtps://mailer:pw@mail.example.com", "mail.example.com", 465, "smtps", "mailer", "pw"),
+    ],
+)
+def test_smtp_url_spellings(
+    url: str, host: str, port: int, security: str, username: str | None, password: str | None
+) -> None:
+    target = Settings.from_env({"SMTP_URL": url}).smtp_target()
+
+    assert target is not None
+    assert (target.host, target.port, target.security.value) == (host, port, security)
+    assert (target.username, target.password) == (username, password)
+
+
+def test_without_smtp_url_email_is_off() -> None:
+    assert Settings.from_env({}).smtp_target() is None
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mail.example.com:25", "SMTP_URL must start with smtp://"),
+        ("smtp://mailer:secret-pw@mail.example.com:99999", "port that is not a number"),
+        ("smtp://mailer:secret-pw@/", "names no host"),
+        ("smtp://mail.example.com/inbox", "takes no path"),
+        ("smtp://:secret-pw@mail.example.com", "password without a user name"),
+    ],
+)
+def test_an_smtp_url_that_cannot_work_is_refused_without_repeating_it(
+    url: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message) as refused:
+        Settings.from_env({"SMTP_URL": url})
+
+    assert "secret-pw" not in str(refused.value)
+
+
+def test_the_smtp_password_stays_out_of_the_settings_repr() -> None:
+    settings = Settings.from_env({"SMTP_URL": "smtp://mailer:secret-pw@mail.example.com"})
+
+    assert "secret-pw" not in repr(settings)
+    assert "secret-pw" not in repr(settings.smtp_target())
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PUBLIC_URL": "dash.example.com"}, "PUBLIC_URL"),
+        ({"PUBLIC_URL": "https://dash.example.com/?x=1"}, "PUBLIC_URL"),
+        ({"SMTP_FROM": "no address"}, "SMTP_FROM"),
+        ({"SMTP_FROM": "a@example.com\r\nBcc: b@example.com"}, "SMTP_FROM"),
+        ({"DELIVERY_MAX_ATTEMPTS": "0"}, "DELIVERY_MAX_ATTEMPTS"),
+        ({"DELIVERY_WORKER": "sometimes"}, "DELIVERY_WORKER"),
+    ],
+)
+def test_delivery_settings_that_make_no_sense_are_refused(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_delivery_settings_are_read_and_links_default_to_this_instance_in_dev() -> None:
+    settings = Settings.from_env(
+        {
+            "PUBLIC_URL": "https://dash.example.com/app/",
+            "SMTP_FROM": "Credentials <no-reply@example.com>",
+            "DELIVERY_WORKER": "off",
+            "DELIVERY_MAX_ATTEMPTS": "3",
+            "DELIVERY_INTERVAL_S": "5",
+            "DELIVERY_RETRY_BASE_S": "10",
+            "SMTP_TIMEOUT_S": "7",
+        }
+    )
+
+    assert settings.public_url == "https://dash.example.com/app"
+    assert settings.smtp_from == "Credentials <no-reply@example.com>"
+    assert not settings.delivery_worker
+    assert (settings.delivery_max_attempts, settings.delivery_interval_s) == (3, 5)
+    assert (settings.delivery_retry_base_s, settings.smtp_timeout_s) == (10, 7)
+    assert Settings.from_env({}).email_public_url() == "http://127.0.0.1:8000"
+
+
+def test_prod_with_email_needs_the_dashboard_address_for_its_links() -> None:
+    settings = Settings.from_env({**PROD, "SMTP_URL": "smtp://mail.example.com"})
+
+    with pytest.raises(SettingsError, match="PUBLIC_URL"):
+        settings.check_production_ready()
+    Settings.from_env(
+        {**PROD, "SMTP_URL": "smtp://mail.example.com", "PUBLIC_URL": "https://dash.example.com"}
+    ).check_production_ready()
