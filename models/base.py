@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator
+from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -58,3 +58,14 @@ class TenantOwned:
         return mapped_column(
             ForeignKey("organizations.id", ondelete="CASCADE"), index=True, nullable=False
         )
+
+
+def column_values(row: Base) -> dict[str, Any]:
+    """The column attributes set on a new, unflushed ORM object, for a bulk INSERT of many
+    (defaults left out are applied by the INSERT, as a flush would)."""
+    state = inspect(row)
+    return {
+        attribute.key: state.dict[attribute.key]
+        for attribute in state.mapper.column_attrs
+        if attribute.key in state.dict
+    }

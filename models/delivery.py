@@ -28,6 +28,7 @@ from sqlalchemy import (
     Update,
     event,
     func,
+    insert,
     select,
     update,
 )
@@ -117,12 +118,17 @@ def _key_by_notification(_: Mapper[Delivery], __: Connection, delivery: Delivery
         delivery.dedupe_key = notification_dedupe_key(delivery.notification_id)
 
 
+def insert_deliveries() -> Insert:
+    """Many deliveries at once, each with a key of its own (a bulk write of new causes)."""
+    return insert(Delivery.__table__)  # type: ignore[arg-type]
+
+
 def insert_delivery(dialect_name: str, values: dict[str, Any]) -> Insert:
     """Queues a delivery unless one with its channel and key exists: queueing twice, or
     racing, leaves one row."""
-    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     return (
-        insert(Delivery)
+        dialect_insert(Delivery)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
     )

@@ -7,9 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index, Select, func, select
+from sqlalchemy import JSON, Enum, Index, Select, func, insert, select
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
+from sqlalchemy.sql.dml import Insert
 
 from models.base import Base, TenantOwned, utcnow
 from models.tenancy import TenantSession
@@ -94,3 +95,9 @@ def select_events_after(after_id: int, limit: int) -> Select[CredentialEvent]:
 
 def select_last_event_id() -> Select[int | None]:
     return select(func.max(CredentialEvent.id))
+
+
+def insert_events() -> Insert:
+    """Many events at once (Core: a bulk write's rows need none of the ORM's bookkeeping);
+    call prepare_event_writes first."""
+    return insert(CredentialEvent.__table__)  # type: ignore[arg-type]

@@ -15,11 +15,13 @@ from sqlalchemy import (
     Select,
     Update,
     func,
+    insert,
     select,
     text,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.dml import ReturningInsert
 
 from models.base import Base, TenantOwned, utcnow
 
@@ -139,3 +141,9 @@ def select_custom_lead_days() -> Select[int, list[int]]:
     return select(NotificationSettings.user_id, NotificationSettings.lead_days).where(
         NotificationSettings.expiry_reminders.is_(True)
     )
+
+
+def insert_notifications_returning_ids() -> ReturningInsert[int]:
+    """Many notifications in one statement; their ids in the order of the rows given."""
+    table = Notification.__table__
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)  # type: ignore[arg-type]

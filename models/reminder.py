@@ -23,6 +23,7 @@ from sqlalchemy import (
     and_,
     exists,
     func,
+    insert,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -148,12 +149,25 @@ def select_reminder_candidates(
     return statement.order_by(CredentialVersion.id)
 
 
-def select_versions_with_credentials(
+def select_reminder_targets(
     version_ids: Collection[int],
-) -> Select[CredentialVersion, Credential]:
+) -> Select[int, int, int, int, int]:
+    """(version id, credential id, organization id, holder id, type id): what a reminder's
+    event names."""
     return (
-        select(CredentialVersion, Credential)
+        select(
+            CredentialVersion.id,
+            Credential.id,
+            Credential.organization_id,
+            Credential.holder_id,
+            Credential.type_id,
+        )
         .join(Credential, Credential.id == CredentialVersion.credential_id)
         .where(CredentialVersion.id.in_(version_ids))
         .order_by(CredentialVersion.id)
     )
+
+
+def insert_reminders() -> Insert:
+    """What a sweep sent, many rows at once."""
+    return insert(ExpiryReminder.__table__)  # type: ignore[arg-type]

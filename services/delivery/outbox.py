@@ -14,6 +14,7 @@ from models.delivery import (
     DeliveryKind,
     DeliveryStatus,
     insert_delivery,
+    notification_dedupe_key,
 )
 from models.notification import Notification
 from models.tenancy import TenantViolation, session_organization_id
@@ -22,17 +23,29 @@ from models.tenancy import TenantViolation, session_organization_id
 def email_delivery_for(notification: Notification, now: datetime) -> Delivery:
     """The email of a notification being added: queued with it, keyed by its id once the
     flush gives it one (models.delivery)."""
-    return Delivery(
-        organization_id=notification.organization_id,
-        channel=DeliveryChannel.EMAIL,
-        kind=DeliveryKind(notification.kind.value),
-        recipient_user_id=notification.user_id,
-        notification=notification,
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    return Delivery(**_email_values(notification, now), notification=notification)
+
+
+def email_delivery_row(notification: Notification, now: datetime) -> dict[str, Any]:
+    """The same for a bulk INSERT, of a notification inserted already (its id known)."""
+    return {
+        **_email_values(notification, now),
+        "notification_id": notification.id,
+        "dedupe_key": notification_dedupe_key(notification.id),
+    }
+
+
+def _email_values(notification: Notification, now: datetime) -> dict[str, Any]:
+    return {
+        "organization_id": notification.organization_id,
+        "channel": DeliveryChannel.EMAIL,
+        "kind": DeliveryKind(notification.kind.value),
+        "recipient_user_id": notification.user_id,
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 async def queue_delivery(

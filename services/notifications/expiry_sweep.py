@@ -17,19 +17,19 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.event import CredentialEventKind
+from models.event import CredentialEvent, CredentialEventKind
 from models.notification import DEFAULT_LEAD_DAYS, select_custom_lead_days
 from models.reminder import (
     EXPIRY_SWEEP,
-    ExpiryReminder,
     ReminderCandidate,
     ReminderKind,
     claim_state,
+    insert_reminders,
     insert_state_row,
     select_reminder_candidates,
-    select_versions_with_credentials,
+    select_reminder_targets,
 )
-from services.credentials.journal import Journal
+from services.credentials.journal import write_events_in_bulk
 from services.notifications.reminder_stage import (
     DEFAULT_EXPIRED_WINDOW_DAYS,
     Stage,
@@ -178,27 +178,41 @@ async def _send(
     stages = {v: stage for v, _, _, stage in _judged(rows, today, expired_window_days)}
     if not stages:
         return 0
-    journal = Journal(session, None, now)
-    for version, credential in await session.execute(
-        select_versions_with_credentials(list(stages))
+    expiry_dates = {version_id: expiry_date for version_id, expiry_date, *_ in rows}
+    reminders, events = [], []
+    for version_id, credential_id, organization_id, holder_id, type_id in await session.execute(
+        select_reminder_targets(list(stages))
     ):
-        stage = stages[version.id]
-        assert version.expiry_date is not None
-        session.add(
-            ExpiryReminder(
-                organization_id=credential.organization_id,
-                version_id=version.id,
-                kind=stage.kind,
-                lead_days=stage.lead_days,
-                sent_at=now,
-            )
+        stage, expiry_date = stages[version_id], expiry_dates[version_id]
+        reminders.append(
+            {
+                "organization_id": organization_id,
+                "version_id": version_id,
+                "kind": stage.kind,
+                "lead_days": stage.lead_days,
+                "sent_at": now,
+            }
         )
-        data: dict[str, object] = {"expiryDate": version.expiry_date.isoformat()}
+        data: dict[str, object] = {"expiryDate": expiry_date.isoformat()}
         if stage.kind is ReminderKind.EXPIRING_SOON:
             data["leadDays"] = stage.lead_days
-            data["daysLeft"] = (version.expiry_date - today).days
-        journal.event(credential, CredentialEventKind(stage.kind.value), version, **data)
-    return len(stages)
+            data["daysLeft"] = (expiry_date - today).days
+        events.append(
+            CredentialEvent(
+                organization_id=organization_id,
+                kind=CredentialEventKind(stage.kind.value),
+                credential_id=credential_id,
+                version_id=version_id,
+                holder_id=holder_id,
+                type_id=type_id,
+                actor_id=None,
+                occurred_at=now,
+                data=data,
+            )
+        )
+    await session.execute(insert_reminders(), reminders)
+    await write_events_in_bulk(session, events, now)
+    return len(events)
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

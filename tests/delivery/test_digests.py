@@ -176,7 +176,7 @@ async def test_a_dry_run_names_the_digests_due_and_queues_none(
 
     result = await run_digests(scene.database, scene.clock, PUBLIC_URL, dry_run=True)
 
-    assert sorted(d.as_dict(MONDAY)["userId"] for d in result.due) == sorted(
+    assert sorted(d.user_id for d in result.due) == sorted(
         scene.world.user_ids[p]
         for p in ("credentials_manager", "company_manager", "bolt_contact", "users_manager")
     )
