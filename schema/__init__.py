@@ -8,11 +8,7 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError, lexicographic_sort_schema, print_schema
 from strawberry import Schema
-from strawberry.extensions import (
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -64,10 +60,8 @@ def build_schema(limits: QueryLimits = DEFAULT_LIMITS, field_suggestions: bool =
     result immutable. Field suggestions ("did you mean ...") reveal the schema: off in
     prod, where introspection is off too."""
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        # Parsing and validation (each cached) within the limits.
         *limit_extensions(limits),
-        # Dashboards repeat the same documents: parse and validate each once.
-        ParserCache,
-        ValidationCache,
         MaskUnexpectedErrors,
         IntrospectionPolicy,
         OperationObserver,
