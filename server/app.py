@@ -98,6 +98,7 @@ def create_app(
         max_aliases=settings.max_query_aliases,
         max_tokens=settings.max_query_tokens,
         max_cost=settings.max_query_cost,
+        max_bytes=settings.max_query_bytes,
     )
     schema = build_schema(limits, field_suggestions=settings.environment is Environment.DEV)
     rate_limiter = create_rate_limiter(settings)

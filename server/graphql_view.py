@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -95,7 +96,12 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             if is_multipart(request) and not has_preflight_header(request):
                 await csrf_refusal()(scope, receive, send)
                 return
-            limit = self.settings.max_request_bytes
+            # Files come only in multipart requests; anything else is a small JSON body.
+            limit = (
+                self.settings.max_request_bytes
+                if is_multipart(request)
+                else self.settings.max_json_body_bytes
+            )
             length = declared_length(request)
             if length is not None and length > limit:
                 await too_large(limit)(scope, receive, send)
@@ -116,6 +122,15 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             parsed = scope.get("state", {}).get(_PARSED_REQUEST)
             if isinstance(parsed, Request):
                 await parsed.close()
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested deeper than the parser's recursion allows is malformed input (a 400,
+        or 4400 on a WebSocket), not a server error."""
+        try:
+            return json.loads(data)
+        except RecursionError:
+            text = data if isinstance(data, str) else data.decode(errors="replace")
+            raise json.JSONDecodeError("JSON nested too deeply", text, 0) from None
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         """Strawberry's parsing, with a `map` that does not fit `operations` (not an
