@@ -20,6 +20,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.types.graphql import OperationType
 
+from schema.errors import VALIDATION_FAILED, with_code
 from schema.measure import DocumentMeasure, measure_document, repeated_fields
 
 
@@ -91,7 +92,8 @@ class OperationLimits(SchemaExtension):
         if refusal is not None:
             context.pre_execution_errors = [refusal]
         else:
-            errors = cached_validate(context.schema._schema, document, context.validation_rules)
+            found = cached_validate(context.schema._schema, document, context.validation_rules)
+            errors = [with_code(e, VALIDATION_FAILED) for e in found]
             if not errors and (throttled := await self._throttled()) is not None:
                 errors = [throttled]
             context.pre_execution_errors = errors

@@ -9,6 +9,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,6 +23,7 @@ from schema.limits import QueryLimits
 from server.csv_routes import csv_endpoints
 from server.database import Database
 from server.graphql_view import GraphQLEndpoint
+from server.http_errors import ErrorShapeMiddleware, http_exception
 from server.imports import ImportRunner
 from server.media_download import MediaDownload
 from server.media_store import create_media_store
@@ -157,7 +159,9 @@ def create_app(
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(HttpMetricsMiddleware, metrics=metrics),
+            Middleware(ErrorShapeMiddleware),
         ],
+        exception_handlers={HTTPException: http_exception},
         lifespan=lifespan,
     )
     app.state.database = database
