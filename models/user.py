@@ -81,13 +81,16 @@ class UserFilter:
     company_ids: Collection[int] | None = None
     is_active: bool | None = None
 
-    def clauses(self) -> list[ColumnElement[bool]]:
+    def clauses(self, readable_emails: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+        """`readable_emails`: the users whose email the viewer reads; a search matches
+        other users' emails never, or its answers (and their count) would reveal them."""
         clauses: list[ColumnElement[bool]] = []
         if self.search:
+            pattern = contains_pattern(self.search)
             clauses.append(
                 or_(
-                    User.name_key.like(contains_pattern(self.search), escape="\\"),
-                    User.email_key.like(contains_pattern(self.search), escape="\\"),
+                    User.name_key.like(pattern, escape="\\"),
+                    and_(readable_emails, User.email_key.like(pattern, escape="\\")),
                 )
             )
         if self.company_ids is not None:
@@ -99,12 +102,13 @@ class UserFilter:
 
 def select_users_page(
     visible: ColumnElement[bool],
+    readable_emails: ColumnElement[bool],
     user_filter: UserFilter,
     after: tuple[str, int] | None,
     limit: int,
 ) -> Select[User]:
     """A page of users in (name, id) order, starting after the keyset position `after`."""
-    statement = select(User).where(visible, *user_filter.clauses())
+    statement = select(User).where(visible, *user_filter.clauses(readable_emails))
     if after is not None:
         name, user_id = after
         statement = statement.where(
@@ -113,8 +117,12 @@ def select_users_page(
     return statement.order_by(User.name, User.id).limit(limit)
 
 
-def count_users(visible: ColumnElement[bool], user_filter: UserFilter) -> Select[int]:
-    return select(func.count()).select_from(User).where(visible, *user_filter.clauses())
+def count_users(
+    visible: ColumnElement[bool], readable_emails: ColumnElement[bool], user_filter: UserFilter
+) -> Select[int]:
+    return (
+        select(func.count()).select_from(User).where(visible, *user_filter.clauses(readable_emails))
+    )
 
 
 def select_users_by_id(visible: ColumnElement[bool], ids: Collection[int]) -> Select[User]:

@@ -14,7 +14,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import BadInputError, NotAuthenticatedError
 from resolvers.pagination import Page, check_page_size, decode_cursor
 from services.text import has_control_characters
-from services.visibility import users_visible_to
+from services.visibility import search_scope, users_visible_to
 
 
 async def resolve_me(info: Info[RequestContext, None]) -> User:
@@ -44,14 +44,14 @@ async def resolve_users_page(
         raise BadInputError("'search' must not contain control characters")
     position = decode_cursor(after, (str, int)) if after is not None else None
     visible = users_visible_to(viewer)
+    emails = search_scope(viewer).emails
     async with context.read() as session:
-        fetched = list(
-            await session.scalars(select_users_page(visible, user_filter, position, first + 1))
-        )
+        page = select_users_page(visible, emails, user_filter, position, first + 1)
+        fetched = list(await session.scalars(page))
 
     async def count() -> int:
         async with context.read() as session:
-            return int(await session.scalar(count_users(visible, user_filter)) or 0)
+            return int(await session.scalar(count_users(visible, emails, user_filter)) or 0)
 
     for user in fetched:
         context.loaders.user_by_id.prime(user.id, user)

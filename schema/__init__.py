@@ -8,11 +8,7 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError, lexicographic_sort_schema, print_schema
 from strawberry import Schema
-from strawberry.extensions import (
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -58,26 +54,31 @@ class CredentialsSchema(Schema):
         once, with the error id the client sees, by MaskUnexpectedErrors."""
 
 
+def schema_extensions(
+    limits: QueryLimits,
+) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
+    """Every operation's extensions, in the order their hooks must run."""
+    return [
+        # First, so that its end of the operation runs last and sees the final error codes.
+        OperationObserver,
+        # Parsing and validation (each cached) within the limits.
+        *limit_extensions(limits),
+        MaskUnexpectedErrors,
+        IntrospectionPolicy,
+    ]
+
+
 @functools.cache
 def build_schema(limits: QueryLimits = DEFAULT_LIMITS, field_suggestions: bool = True) -> Schema:
     """The schema, built once per process and configuration: building is slow and its
     result immutable. Field suggestions ("did you mean ...") reveal the schema: off in
     prod, where introspection is off too."""
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        *limit_extensions(limits),
-        # Dashboards repeat the same documents: parse and validate each once.
-        ParserCache,
-        ValidationCache,
-        MaskUnexpectedErrors,
-        IntrospectionPolicy,
-        OperationObserver,
-    ]
     schema = CredentialsSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=list(NODE_TYPES.values()),
-        extensions=extensions,
+        extensions=schema_extensions(limits),
         config=StrawberryConfig(
             auto_camel_case=True, disable_field_suggestions=not field_suggestions
         ),

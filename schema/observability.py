@@ -28,7 +28,7 @@ class OperationObserver(SchemaExtension):
             operation_type = "unknown"
         result = execution.result
         codes = [
-            str((error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
+            str((error.extensions or {}).get("code", "INTERNAL_SERVER_ERROR"))
             for error in (getattr(result, "errors", None) or [])
         ] + context.error_codes
         operation = metrics.operation_label(execution.operation_name)

@@ -97,7 +97,9 @@ class UserType(relay.Node):
 @strawberry.input(name="UserFilter")
 class UserFilterInput:
     search: str | None = strawberry.field(
-        default=None, description="Part of the name or email, any case."
+        default=None,
+        description="Part of the name or email, any case; emails match only where the "
+        "viewer may read them.",
     )
     company_ids: list[strawberry.ID] | None = None
     is_active: bool | None = None

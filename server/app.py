@@ -9,6 +9,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,6 +24,7 @@ from server.csv_routes import csv_endpoints
 from server.database import Database
 from server.delivery_worker import DeliveryWorker
 from server.graphql_view import GraphQLEndpoint
+from server.http_errors import ErrorShapeMiddleware, http_exception
 from server.imports import ImportRunner
 from server.media_download import MediaDownload
 from server.media_store import create_media_store
@@ -99,6 +101,7 @@ def create_app(
         max_aliases=settings.max_query_aliases,
         max_tokens=settings.max_query_tokens,
         max_cost=settings.max_query_cost,
+        max_bytes=settings.max_query_bytes,
     )
     schema = build_schema(limits, field_suggestions=settings.environment is Environment.DEV)
     rate_limiter = create_rate_limiter(settings)
@@ -162,7 +165,9 @@ def create_app(
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(HttpMetricsMiddleware, metrics=metrics),
+            Middleware(ErrorShapeMiddleware),
         ],
+        exception_handlers={HTTPException: http_exception},
         lifespan=lifespan,
     )
     app.state.database = database

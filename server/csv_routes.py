@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from strawberry import Schema
 
 from models.tenancy import scoped_to
 from schema.csv_io import credential_filter_from_json
 from server.auth import authenticate
 from server.database import Database
+from server.http_errors import error_response
 from services.csv_io.export import export_csv, template_csv
 from services.tokens import parse_bearer
 from services.visibility import search_scope
@@ -24,9 +25,9 @@ def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
+def _error(status: int, code: str, message: str) -> Response:
     headers = {"WWW-Authenticate": 'Bearer realm="credentials-api"'} if status == 401 else None
-    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+    return error_response(status, code, message, headers)
 
 
 def csv_endpoints(

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from resolvers.context import RequestContext
@@ -21,6 +28,14 @@ from resolvers.errors import NotAuthenticatedError
 from server.auth import authenticate, token_from_connection_params
 from server.database import Database
 from server.event_hub import EventHub
+from server.graphql_status import http_answer
+from server.http_errors import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    code_for_status,
+    error_response,
+    unavailable,
+)
 from server.metrics import Metrics
 from server.ratelimit import CostBuckets
 from server.request_id import request_id_of
@@ -33,19 +48,48 @@ from server.uploads import (
     is_multipart,
     too_large,
 )
+from services.availability import is_outage
 from services.media.storage import MediaStore
 from services.tokens import parse_bearer
 
 _PARSED_REQUEST = "graphql_request"
+_SUB_RESPONSE = "graphql_sub_response"
+logger = logging.getLogger("credentials.errors")
 
 
-def _unauthenticated() -> Response:
+def _unauthenticated(media_type: str) -> Response:
     error = NotAuthenticatedError()
     return JSONResponse(
         {"data": None, "errors": [{"message": error.message, "extensions": error.extensions}]},
         status_code=401,
         headers={"WWW-Authenticate": 'Bearer realm="credentials-api"'},
+        media_type=media_type,
     )
+
+
+class _Refusal(HTTPException):
+    """A request refused before any GraphQL runs, with its code and headers."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status, message)
+        self.code = code
+        self.headers = headers or {}
+
+
+def _answer_media_type(request: Request) -> str:
+    """GraphQL over HTTP: the newer media type to clients that ask for it."""
+    accepted = request.headers.get("accept", "")
+    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accepted else JSON
+
+
+# Subscriptions only over the WebSocket (no SSE or multipart transport is offered here);
+# mutations never over GET.
+_HTTP_OPERATIONS = {
+    "GET": frozenset({OperationType.QUERY}),
+    "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
+}
 
 
 def _asks_for_ide(request: Request) -> bool:
@@ -90,32 +134,150 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         self.media_store = media_store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope, receive)
-            if is_multipart(request) and not has_preflight_header(request):
-                await csrf_refusal()(scope, receive, send)
-                return
-            limit = self.settings.max_request_bytes
-            length = declared_length(request)
-            if length is not None and length > limit:
-                await too_large(limit)(scope, receive, send)
-                return
-            receive = capped(receive, limit)
-            if not (self.graphql_ide and _asks_for_ide(request)):
-                token = parse_bearer(request.headers.get("authorization"))
-                viewer = await authenticate(self.database, token, self.clock)
-                if viewer is None:
-                    await _unauthenticated()(scope, receive, send)
-                    return
-                scope.setdefault("state", {})["viewer"] = viewer
-        try:
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self._respond(request)
         finally:
             # Strawberry parses multipart bodies on a Request of its own and leaves the
             # uploaded files' temporary copies open: close them with the request.
             parsed = scope.get("state", {}).get(_PARSED_REQUEST)
             if isinstance(parsed, Request):
                 await parsed.close()
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        """The answer to an HTTP request: Strawberry's, with every refusal in the error
+        shape of the rest of the API."""
+        media_type = _answer_media_type(request)
+        try:
+            return await self._run_http(request, media_type)
+        except _Refusal as refusal:
+            return error_response(
+                refusal.status_code, refusal.code, refusal.reason, refusal.headers, media_type
+            )
+        except HTTPException as error:  # Strawberry's own refusals
+            status = error.status_code
+            return error_response(status, code_for_status(status), error.reason, None, media_type)
+        except StarletteHTTPException as error:  # the body cap
+            status = error.status_code
+            return error_response(status, code_for_status(status), error.detail, None, media_type)
+
+    async def _run_http(self, request: Request, media_type: str) -> Response:
+        if is_multipart(request) and not has_preflight_header(request):
+            return csrf_refusal()
+            # Files come only in multipart requests; anything else is a small JSON body.
+        limit = (
+            self.settings.max_request_bytes
+            if is_multipart(request)
+            else self.settings.max_json_body_bytes
+        )
+        length = declared_length(request)
+        if length is not None and length > limit:
+            return too_large(limit)
+        request = Request(request.scope, capped(request.receive, limit))
+        if not (self.graphql_ide and _asks_for_ide(request)):
+            token = parse_bearer(request.headers.get("authorization"))
+            try:
+                viewer = await authenticate(self.database, token, self.clock)
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                logger.warning("service unavailable while authenticating: %r", error)
+                return unavailable(media_type)
+            if viewer is None:
+                return _unauthenticated(media_type)
+            request.scope.setdefault("state", {})["viewer"] = viewer
+        return await self.run(request)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, allowing only what HTTP may carry here, and saying so typed."""
+        method = request_adapter.method
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=_HTTP_OPERATIONS.get(method, frozenset()),
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            if error.operation_type is OperationType.MUTATION:
+                raise _Refusal(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    "mutations are not allowed when using GET: send them with POST.",
+                    {"Allow": "POST"},
+                ) from None
+            raise _Refusal(
+                400,
+                "BAD_REQUEST",
+                "Subscriptions run over the WebSocket at this address "
+                "(graphql-transport-ws), not over HTTP.",
+            ) from None
+        except CannotGetOperationTypeError as error:
+            raise _Refusal(400, "BAD_REQUEST", error.as_http_error_reason()) from None
+        except MissingQueryError:
+            raise _Refusal(400, "BAD_REQUEST", "No GraphQL query found in the request.") from None
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        request.scope.setdefault("state", {})[_SUB_RESPONSE] = sub_response
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """The body, and on the sub-response the status, media type and Retry-After that
+        follow from it (GraphQL over HTTP)."""
+        body = process_result(result)
+        answer = http_answer(result, _answer_media_type(request))
+        sub_response = request.scope["state"][_SUB_RESPONSE]
+        sub_response.status_code = answer.status
+        sub_response.media_type = answer.media_type
+        if answer.retry_after is not None:
+            sub_response.headers["Retry-After"] = str(answer.retry_after)
+        if not answer.with_data:
+            body.pop("data", None)
+        return body
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = Response(
+            self.encode_json(response_data),
+            status_code=sub_response.status_code or 200,
+            media_type=sub_response.media_type or JSON,
+        )
+        response.headers.raw.extend(
+            (name, value) for name, value in sub_response.headers.raw if name != b"content-type"
+        )
+        if sub_response.background:
+            response.background = sub_response.background
+        return response
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested deeper than the parser's recursion allows is malformed input (a 400,
+        or 4400 on a WebSocket), not a server error."""
+        try:
+            return json.loads(data)
+        except RecursionError:
+            text = data if isinstance(data, str) else data.decode(errors="replace")
+            raise json.JSONDecodeError("JSON nested too deeply", text, 0) from None
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         """Strawberry's parsing, with a `map` that does not fit `operations` (not an

@@ -12,10 +12,11 @@ from datetime import datetime
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from models.tenancy import scoped_to, unscoped
 from server.database import Database
+from server.http_errors import code_for_status, error_response
 from server.request_id import request_id_of
 from server.settings import Settings
 from services.identity import find_viewer_by_token_id
@@ -31,9 +32,8 @@ EXPIRED = "This link has expired: read the file's url from the API again for a f
 
 
 def _refusal(status: int, message: str) -> Response:
-    return JSONResponse(
-        {"error": message}, status_code=status, headers={"Cache-Control": "no-store"}
-    )
+    code = {410: "LINK_EXPIRED"}.get(status, code_for_status(status))
+    return error_response(status, code, message, {"Cache-Control": "no-store"})
 
 
 def content_disposition(filename: str) -> str:

@@ -161,6 +161,9 @@ class Settings:
     media_max_files: int = DEFAULT_MEDIA_MAX_FILES
     # A whole request: every file of a full version, and room for the operation itself.
     max_request_bytes: int = DEFAULT_MEDIA_MAX_FILE_BYTES * DEFAULT_MEDIA_MAX_FILES + MB
+    # Requests without files: a JSON body, and the GraphQL document in any request.
+    max_json_body_bytes: int = MB
+    max_query_bytes: int = 100_000
     media_link_seconds: int = 300
     # Base64 keys; the first seals new files, all of them open files (see README).
     media_encryption_keys: tuple[str, ...] = field(default_factory=tuple)
@@ -225,6 +228,8 @@ class Settings:
             media_max_file_bytes=max_file,
             media_max_files=max_files,
             max_request_bytes=_int(env, "MAX_REQUEST_BYTES", max_file * max_files + MB, minimum=MB),
+            max_json_body_bytes=_int(env, "MAX_JSON_BODY_BYTES", MB, minimum=1024),
+            max_query_bytes=_int(env, "MAX_QUERY_BYTES", 100_000, minimum=1024),
             media_link_seconds=_int(env, "MEDIA_LINK_SECONDS", 300, minimum=1),
             media_encryption_keys=_list(env, "MEDIA_ENCRYPTION_KEYS"),
         )

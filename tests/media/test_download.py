@@ -223,7 +223,9 @@ async def test_a_link_works_until_it_expires(app: MediaApp, world: World) -> Non
     # then the first opens the file and the second is refused as expired
     assert before.status_code == 200
     assert after.status_code == 410
-    assert "expired" in after.json()["error"]
+    [error] = after.json()["errors"]
+    assert "expired" in error["message"]
+    assert error["extensions"]["code"] == "LINK_EXPIRED"
 
 
 def _tampered(path: str) -> list[str]:

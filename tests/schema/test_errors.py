@@ -343,6 +343,9 @@ async def test_a_mutation_over_get_is_refused(graphql: GraphQLClient, world: Wor
         params={"query": "mutation { __typename }"},
         headers={"Authorization": f"Bearer {world.token('admin')}"},
     )
-    # then GET is refused for it
-    assert response.status_code == 400, response.text
-    assert "mutations are not allowed when using GET" in response.text
+    # then GET is refused for it, as GraphQL over HTTP says: 405, and POST is allowed
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == "POST"
+    [error] = response.json()["errors"]
+    assert "mutations are not allowed when using GET" in error["message"]
+    assert error["extensions"]["code"] == "METHOD_NOT_ALLOWED"

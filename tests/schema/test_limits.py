@@ -4,13 +4,12 @@ calculated cost of every operation is reported."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from graphql import get_introspection_query
-from strawberry.extensions.validation_cache import DEFAULT_MAXSIZE, _get_validate_cache
 
 from schema import build_schema
+from schema.limits import cached_validate
 from server.settings import Environment, Settings
 from tests.conftest import GraphQLClient, client_on
 from tests.world import World
@@ -146,7 +145,7 @@ async def test_batched_operations_are_refused(graphql: GraphQLClient, world: Wor
 async def test_a_repeated_document_is_validated_once() -> None:
     # given the schema with its limits, and a document it has validated once
     schema = build_schema()
-    cache: Any = _get_validate_cache(DEFAULT_MAXSIZE)  # an lru_cache, typed loosely upstream
+    cache = cached_validate
     document = "query Repeated { __typename }"
     first = await schema.execute(document)
     assert first.errors is None
