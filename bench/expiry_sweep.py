@@ -59,18 +59,18 @@ def _chunks(rows: list[dict[str, Any]], size: int = 50_000) -> Iterator[list[dic
         yield rows[start : start + size]
 
 
-async def _prepare(path: Path, credentials: int) -> None:
+async def prepare_register(path: Path, credentials: int, due: int = DUE) -> None:
+    """A migrated SQLite database of one organization holding `credentials` approved
+    credentials, `due` of them expiring within 30 days, the rest one to five years out."""
     database = Database(f"sqlite+aiosqlite:///{path}")
     await upgrade_to_head(database)
     async with database.transaction(unscoped()) as session:
         organization = await identity.create_organization(session, "Bench")
     await database.dispose()
-    _seed(path, organization.id, credentials)
+    _seed(path, organization.id, credentials, due)
 
 
-def _seed(path: Path, organization_id: int, credentials: int) -> None:
-    """`credentials` approved credentials, DUE of them expiring within 30 days, the rest
-    one to five years out."""
+def _seed(path: Path, organization_id: int, credentials: int, due: int) -> None:
     engine = create_engine(f"sqlite:///{path}")
     users = credentials // TYPES
     with engine.begin() as connection:
@@ -98,10 +98,10 @@ def _seed(path: Path, organization_id: int, credentials: int) -> None:
                 for t in range(TYPES)
             ],
         )  # fmt: skip
-        step = credentials // DUE
+        step = credentials // due
 
         def expiry(n: int) -> date:
-            if n % step == 0 and n // step < DUE:
+            if n % step == 0 and n // step < due:
                 return TODAY + timedelta(days=n // step % 31)
             return TODAY + timedelta(days=365 + n % 1460)
 
@@ -161,7 +161,7 @@ def main(sizes: list[int]) -> None:
         for size in sizes:
             path = Path(folder) / f"sweep-{size}.db"
             started = time.perf_counter()
-            asyncio.run(_prepare(path, size))
+            asyncio.run(prepare_register(path, size))
             print(f"seeded {size:,} credentials in {time.perf_counter() - started:.1f} s")
             raw, dry = [], []
             for _ in range(ROUNDS):

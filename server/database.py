@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.dml import UpdateBase
 
 from models.event import organizations_with_new_events
 from models.tenancy import TenantSession, scoped_select
@@ -108,6 +109,16 @@ class Database:
         scoped = scoped_select(statement, info)
         async with self._single_statement_engine.connect() as connection:
             return (await connection.execute(scoped, parameters)).all()
+
+    async def write_one(self, statement: UpdateBase) -> int:
+        """One INSERT, UPDATE or DELETE as a transaction of its own (SQLite's implicit one,
+        PostgreSQL's autocommit): one round trip instead of BEGIN, the statement and
+        COMMIT. Unscoped: for system tasks that write rows by key (the delivery worker's
+        outcomes). The rows it changed."""
+        async with self._single_statement_engine.connect() as connection:
+            result = await connection.execute(statement)
+            await connection.commit()
+            return result.rowcount
 
     @asynccontextmanager
     async def transaction(self, info: dict[str, Any]) -> AsyncIterator[AsyncSession]:

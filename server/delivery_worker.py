@@ -85,6 +85,7 @@ class DeliveryWorker:
         result = await deliver_due(
             lambda: self.database.transaction(unscoped()),
             lambda: self.database.read(unscoped()),
+            self.database.write_one,
             self.channels,
             self.clock,
             self.options,

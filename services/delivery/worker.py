@@ -16,7 +16,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import UpdateBase
 
 from models.delivery import (
     Delivery,
@@ -39,6 +40,8 @@ from services.delivery.channel import Channel, DeliveryFailure, Outgoing, Skip
 logger = logging.getLogger("credentials.delivery")
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+# Runs one DML statement as a transaction of its own; the rows it changed.
+WriteOne = Callable[[UpdateBase], Awaitable[int]]
 Clock = Callable[[], datetime]
 
 
@@ -80,6 +83,7 @@ class _Claim:
 async def deliver_due(
     transaction: SessionFactory,
     read: SessionFactory,
+    write_one: WriteOne,
     channels: Sequence[Channel],
     clock: Clock,
     options: DeliveryOptions,
@@ -89,7 +93,16 @@ async def deliver_due(
     result = PassResult()
     await asyncio.gather(
         *(
-            _Pass(transaction, read, channel, clock, options, rng or random.Random(), result).run()
+            _Pass(
+                transaction,
+                read,
+                write_one,
+                channel,
+                clock,
+                options,
+                rng or random.Random(),
+                result,
+            ).run()
             for channel in channels
         )
     )
@@ -100,6 +113,7 @@ async def deliver_due(
 class _Pass:
     transaction: SessionFactory
     read: SessionFactory
+    write_one: WriteOne
     channel: Channel
     clock: Clock
     options: DeliveryOptions
@@ -250,12 +264,11 @@ class _Pass:
     async def _record(
         self, delivery_id: int, lease_end: datetime, outcome: Outcome, **values: Any
     ) -> None:
-        """One outcome, in a transaction of its own, while the claim is still ours."""
-        async with self.transaction() as session:
-            updated = await session.execute(
-                settle(delivery_id, lease_end, claimed_until=None, **values)
-            )
-        if getattr(updated, "rowcount", 1) == 0:
+        """One outcome, in a transaction of its own (one statement), while the claim is
+        still ours: committed before the next send begins, so a crash repeats at most the
+        send under way."""
+        updated = await self.write_one(settle(delivery_id, lease_end, claimed_until=None, **values))
+        if updated == 0:
             logger.warning(
                 "delivery %d: its lease passed before the outcome (%s) was recorded",
                 delivery_id,
