@@ -20,7 +20,7 @@ class Outgoing:
     delivery_id: int
     address: str  # where it goes, recorded as sent
     message_id: str  # stable per delivery: repeats are recognizable
-    content: Any  # the channel's own form (an EmailMessage for email)
+    content: Any  # the channel's own form (for email, the message's bytes)
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,18 @@ async def test_a_rejection_carries_its_reason_escaped_in_html(
     assert "Photo &lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; blurred" in html
 
 
+async def test_names_beyond_ascii_arrive_as_written(scene: Scene, smtp: MailServer) -> None:
+    await scene.change_user("employee", name="Zoë Ångström")
+    await scene.approved(type_name="Permis de conduire: catégorie B")
+
+    await scene.deliver(smtp.url())
+
+    [mail] = smtp.handler.received
+    assert mail.message["Subject"] == "Your Permis de conduire: catégorie B was approved"
+    assert mail.message["To"].addresses[0].display_name == "Zoë Ångström"
+    assert "Permis de conduire: catégorie B" in mail.body("plain")
+
+
 async def _queue_digest(scene: Scene, role: str, period: str) -> bool:
     user_id = scene.world.user_ids[role]
     async with scene.database.transaction(scoped_to(scene.world.north_id)) as session:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.message import EmailMessage
+from email import policy
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
-from typing import Any
+from typing import Any, cast
 
 from models.notification import NotificationKind
 from services.text import has_control_characters
@@ -108,14 +111,23 @@ def build_message(
     recipient_address: str,
     message_id: str,
     sent_at: datetime,
-) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = _one_line(content.subject)
+) -> bytes:
+    """The message as it goes on the wire: text and HTML alternatives, headers encoded
+    where they are not ASCII. Built with the email package's compat32 classes: its
+    EmailMessage parses every header it is given, a millisecond a message, more than
+    sending it to a local relay; and it folds a subject holding a colon before its first
+    word, which then reads as beginning with a space."""
+    message = MIMEMultipart("alternative")
+    # A Header encodes what is not ASCII (typeshed types header values as str only).
+    message["Subject"] = cast("str", Header(_one_line(content.subject), "utf-8"))
     message["From"] = sender
     message["To"] = formataddr((_one_line(recipient_name), recipient_address))
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
-    message.set_content(content.text)
-    message.add_alternative(content.html, subtype="html")
-    return message
+    for body, subtype in ((content.text, "plain"), (content.html, "html")):
+        message.attach(MIMEText(body if body.endswith("\n") else body + "\n", subtype, "utf-8"))
+    return message.as_bytes(policy=_WIRE)
+
+
+_WIRE = policy.compat32.clone(linesep="\r\n")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from email import policy
 from enum import StrEnum
 from urllib.parse import unquote, urlsplit
 
@@ -25,10 +24,6 @@ class SmtpSecurity(StrEnum):
     TLS = "smtps"
 
 
-# The wire's CRLF, lines up to RFC 5322's 998 characters: folded at the default 78, Python
-# breaks a header holding a colon before its first word (aiosmtplib's send_message uses
-# that default), and readers see such a subject begin with a space.
-_WIRE = policy.SMTP.clone(max_line_length=998)
 _DEFAULT_PORTS = {
     SmtpSecurity.STARTTLS_IF_OFFERED: 25,
     SmtpSecurity.STARTTLS: 587,
@@ -158,9 +153,7 @@ class SmtpConnection:
             await self.open()
         assert self._client is not None
         try:
-            await self._client.sendmail(
-                self._sender, [outgoing.address], outgoing.content.as_bytes(policy=_WIRE)
-            )
+            await self._client.sendmail(self._sender, [outgoing.address], outgoing.content)
         except ValueError as error:  # an address that cannot be put on the wire
             raise DeliveryFailure(
                 f"the address cannot be used: {error}", temporary=False
