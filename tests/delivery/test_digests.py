@@ -15,13 +15,9 @@ from models.digest import DigestRun
 from models.tenancy import unscoped
 from server.database import Database
 from server.expiry_scheduler import run_digests
-from services.credentials import lifecycle
-from services.credentials.validation import VersionDetails
-from tests.credentials.factories import global_id
-from tests.credentials.matrix_setup import seeding
 from tests.delivery.mail_server import MailServer, Received
 from tests.delivery.scene import PUBLIC_URL, START, Scene
-from tests.job_roles.helpers import assign, create_role
+from tests.notifications.digest_setup import seed_digest_world
 
 MONDAY = START.date()
 CHOOSE = """
@@ -32,37 +28,10 @@ mutation C($input: UpdateNotificationSettingsInput!) {
 
 
 async def _seed(scene: Scene) -> None:
-    """A crane licence of Acme's worker expiring in 10 days, one of Bolt's worker that
-    expired the day before the week began, an employee's first aid certificate waiting for
-    approval, and a Rigger role (a crane licence) held by all three. The credentials
-    manager and Acme's manager choose a daily digest, Bolt's key contact a weekly one."""
+    """The digest world of the week's Monday; the credentials manager and Acme's manager
+    choose a daily digest, Bolt's key contact a weekly one."""
     world = scene.world
-    async with seeding(scene.database, world) as seed:
-        crane = await seed.credential_type("Crane licence")
-        first_aid = await seed.credential_type("First aid")
-        held = [
-            ("acme_worker", crane, MONDAY + timedelta(days=10), "CR-ACME", True),
-            ("bolt_worker", crane, MONDAY - timedelta(days=1), "CR-BOLT", True),
-            ("employee", first_aid, date(2030, 1, 1), "FA-EMP", False),
-        ]
-        for holder, type_id, expiry, number, approved in held:
-            created = await lifecycle.create_credential(
-                seed.session,
-                seed.viewer,
-                type_id,
-                world.user_ids[holder],
-                VersionDetails(date(2025, 1, 1), expiry, number),
-                seed.now,
-            )
-            if approved:
-                await seed.approve(created.id)
-    admin = world.token("admin")
-    role = await create_role(
-        scene.client, admin, "Rigger", [{"typeIds": [global_id("CredentialType", crane)]}]
-    )
-    members = [global_id("User", world.user_ids[h]) for h in ("acme_worker", "bolt_worker")]
-    members.append(global_id("User", world.user_ids["employee"]))
-    assert (await assign(scene.client, admin, role["id"], members))["errors"] == []
+    await seed_digest_world(scene.database, world, scene.client, MONDAY)
     for person, digest in (
         ("credentials_manager", "DAILY"),
         ("company_manager", "DAILY"),

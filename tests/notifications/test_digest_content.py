@@ -3,23 +3,19 @@ compliant, among only the people that manager may see, with field permissions ap
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
 from models.notification import DigestFrequency
 from models.tenancy import scoped_to, unscoped
 from server.database import Database
-from services.credentials import lifecycle
-from services.credentials.validation import VersionDetails
 from services.identity import viewer_of_user
 from services.notifications.digest import Digest, DigestSection, build_digest
 from services.notifications.digest_email import render_digest
 from services.notifications.digest_schedule import period_start
 from tests.conftest import GraphQLClient
-from tests.credentials.factories import global_id
-from tests.credentials.matrix_setup import seeding
-from tests.job_roles.helpers import assign, create_role
+from tests.notifications.digest_setup import seed_digest_world
 from tests.world import World
 
 DAY = date(2027, 3, 10)
@@ -27,35 +23,7 @@ DAY = date(2027, 3, 10)
 
 @pytest.fixture
 async def seeded(graphql: GraphQLClient, database: Database, world: World) -> None:
-    """Given a crane licence expiring in 10 days (Acme's worker), one that expired
-    yesterday (Bolt's worker), a first aid certificate waiting for approval (an employee),
-    and a Rigger role, asking for a crane licence, held by all three."""
-    async with seeding(database, world) as seed:
-        crane = await seed.credential_type("Crane licence")
-        first_aid = await seed.credential_type("First aid")
-        held = [
-            ("acme_worker", crane, DAY + timedelta(days=10), "CR-ACME", True),
-            ("bolt_worker", crane, DAY - timedelta(days=1), "CR-BOLT", True),
-            ("employee", first_aid, date(2030, 1, 1), "FA-EMP", False),
-        ]
-        for holder, type_id, expiry, number, approved in held:
-            created = await lifecycle.create_credential(
-                seed.session,
-                seed.viewer,
-                type_id,
-                world.user_ids[holder],
-                VersionDetails(date(2025, 1, 1), expiry, number),
-                seed.now,
-            )
-            if approved:
-                await seed.approve(created.id)
-    admin = world.token("admin")
-    role = await create_role(
-        graphql, admin, "Rigger", [{"typeIds": [global_id("CredentialType", crane)]}]
-    )
-    members = [global_id("User", world.user_ids[h]) for h in ("acme_worker", "bolt_worker")]
-    members.append(global_id("User", world.user_ids["employee"]))
-    assert (await assign(graphql, admin, role["id"], members))["errors"] == []
+    await seed_digest_world(database, world, graphql, DAY)
 
 
 async def _digest_of(
