@@ -14,6 +14,7 @@ from models.credential_type import CredentialType, FieldRule
 from models.delivery import Delivery, DeliveryChannel, DeliveryKind, DeliveryStatus
 from models.digest import DigestRun
 from models.event import CredentialEvent, CredentialEventKind
+from models.event_queue import StagedCredentialEvent
 from models.import_job import ImportJob, ImportRowResult
 from models.job_role import JobRole, JobRoleMember, JobRoleRequirement, JobRoleRequirementType
 from models.media import CredentialMedia, MediaAccess
@@ -69,6 +70,7 @@ __all__ = [
     "PermissionSet",
     "ReminderKind",
     "SchedulerState",
+    "StagedCredentialEvent",
     "TenantOwned",
     "User",
 ]

@@ -1,4 +1,5 @@
-"""Bulk inserts of credentials, versions and their events (CSV import).
+"""Bulk inserts of credentials, versions and their events (CSV import; on PostgreSQL the
+events are staged, see models.event_queue).
 
 A batch goes to the database as one statement per table, past SQLAlchemy's per-row
 parameter handling: on SQLite the rows travel as one JSON document unpacked by
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.credential import Credential, CredentialVersion
 from models.event import CredentialEventKind
+from models.event_queue import STAGE_EVENTS_POSTGRES
 
 _credentials: Table = Credential.__table__  # type: ignore[assignment]
 _versions: Table = CredentialVersion.__table__  # type: ignore[assignment]
@@ -73,8 +75,10 @@ FROM unnest($4::integer[], $5::integer[], $6::integer[], $7::date[], $8::date[],
 # One event per new version (SUBMITTED for a first one, VERSION_ADDED after), then
 # APPROVED for each the importer approved: ids follow the versions' order. SQLite reads
 # them back from the batch's versions (consecutive ids under the write lock, looked up by
-# key); PostgreSQL takes them from arrays, as its planner knows nothing yet of the rows
-# this transaction added and would scan them.
+# key) into the log itself: its writers are serialized anyway. PostgreSQL stages them
+# (models.event_queue), from arrays, as its planner knows nothing yet of the rows this
+# transaction added and would scan them; they reach the log after the import commits,
+# so the import never holds the organization's event-ordering lock.
 _SQLITE_EVENTS = f"""
 INSERT INTO credential_events (organization_id, kind, credential_id, version_id, holder_id,
     type_id, actor_id, occurred_at, data)
@@ -92,15 +96,6 @@ SELECT organization_id, kind, credential_id, version_id, holder_id, type_id, act
     FROM credential_versions v JOIN credentials c ON c.id = v.credential_id
     WHERE v.id BETWEEN ?1 AND ?2 AND v.reviewed_by_id IS NOT NULL
 ) AS new_events ORDER BY version_id, step
-"""
-_POSTGRES_EVENTS = """
-INSERT INTO credential_events (organization_id, kind, credential_id, version_id, holder_id,
-    type_id, actor_id, occurred_at, data)
-SELECT $1::integer, e.kind, e.credential_id, e.version_id, e.holder_id, e.type_id,
-    $2::integer, $3::timestamptz, '{}'::json
-FROM unnest($4::text[], $5::integer[], $6::integer[], $7::integer[], $8::integer[])
-    WITH ORDINALITY AS e(kind, credential_id, version_id, holder_id, type_id, n)
-ORDER BY e.n
 """
 
 
@@ -245,7 +240,11 @@ class BulkWriter:
             if reviewed:
                 events.append((_APPROVED, credential_id, version_id, holder_id, type_id))
         await driver.execute(
-            _POSTGRES_EVENTS, organization_id, actor_id, now, *map(list, zip(*events, strict=True))
+            STAGE_EVENTS_POSTGRES,
+            organization_id,
+            actor_id,
+            now,
+            *map(list, zip(*events, strict=True)),
         )
 
     async def _sqlite_write(

@@ -21,7 +21,7 @@ from models.tenancy import unscoped
 from schema import build_schema
 from schema.limits import QueryLimits
 from server.csv_routes import csv_endpoints
-from server.database import Database
+from server.database import Database, PoolShape
 from server.delivery_worker import DeliveryWorker
 from server.graphql_view import GraphQLEndpoint
 from server.http_errors import ErrorShapeMiddleware, http_exception
@@ -86,13 +86,23 @@ def create_rate_limiter(settings: Settings) -> CostBuckets | None:
     return MemoryBuckets(shape)
 
 
+def pool_shape(settings: Settings) -> PoolShape:
+    return PoolShape(
+        settings.database_pool_size,
+        settings.database_max_overflow,
+        settings.database_pool_timeout_ms / 1000,
+    )
+
+
 def create_app(
     settings: Settings | None = None, clock: Callable[[], datetime] = utcnow
 ) -> Starlette:
     settings = settings or Settings.from_env()
     settings.check_production_ready()
     database = Database(
-        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        settings.database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pool=pool_shape(settings),
     )
     metrics = Metrics()
     realtime = Realtime(settings, database, clock, metrics)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import Row, Select, event, text
@@ -62,13 +63,38 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+@dataclass(frozen=True)
+class PoolShape:
+    """The connection pool: `size` kept open, up to `max_overflow` more under load, and
+    how long a request waits for one when all are in use. The wait is short: a pool that
+    stays exhausted answers SERVICE_UNAVAILABLE (services.availability) at once rather
+    than holding every caller, of every organization, for SQLAlchemy's 30 s."""
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout_s: float = 2.0
+
+
 class Database:
     """Owns the engine; hands out short read sessions and write transactions."""
 
-    def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 15_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_busy_timeout_ms: int = 15_000,
+        pool: PoolShape | None = None,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
+        pool = pool or PoolShape()
+        self.engine = create_async_engine(
+            url,
+            pool_pre_ping=not self.is_sqlite,
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.timeout_s,
+        )
         self.write_engine = self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine, sqlite_busy_timeout_ms)

@@ -18,6 +18,7 @@ from server.database import Database
 from server.metrics import Metrics
 from services.csv_io.engine import BatchHook, ImportOptions, run_import
 from services.csv_io.jobs import JobReport, fail_abandoned_jobs
+from services.staged_events import publish_all_staged
 from services.viewer import Viewer
 
 logger = logging.getLogger("credentials.imports")
@@ -58,6 +59,8 @@ class ImportRunner:
             marked = await fail_abandoned_jobs(session, self.clock())
         if marked:
             logger.warning("import jobs %s were abandoned by their process: marked failed", marked)
+        # Their committed writes' events, and those of imports stopped mid-publication.
+        await publish_all_staged(self.database)
         return marked
 
     async def start(

@@ -176,6 +176,10 @@ class Settings:
     delivery_interval_s: int = 15
     delivery_max_attempts: int = 8
     delivery_retry_base_s: int = 60
+    # Hardening (#16): the connection pool, and limits on what one caller may hold open.
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
+    database_pool_timeout_ms: int = 2_000
 
     @property
     def is_sqlite(self) -> bool:
@@ -233,7 +237,7 @@ class Settings:
             media_link_seconds=_int(env, "MEDIA_LINK_SECONDS", 300, minimum=1),
             media_encryption_keys=_list(env, "MEDIA_ENCRYPTION_KEYS"),
         )
-        return _with_delivery_settings(settings, env)
+        return _with_hardening_settings(_with_delivery_settings(settings, env), env)
 
     def check_production_ready(self) -> None:
         """Refuse to run in prod on development defaults."""
@@ -284,4 +288,14 @@ def _with_delivery_settings(settings: Settings, env: Mapping[str, str]) -> Setti
         delivery_interval_s=_int(env, "DELIVERY_INTERVAL_S", 15, minimum=1),
         delivery_max_attempts=_int(env, "DELIVERY_MAX_ATTEMPTS", 8, minimum=1),
         delivery_retry_base_s=_int(env, "DELIVERY_RETRY_BASE_S", 60, minimum=1),
+    )
+
+
+def _with_hardening_settings(settings: Settings, env: Mapping[str, str]) -> Settings:
+    """The connection pool's size and timeout, and the per-caller limits of #16."""
+    return replace(
+        settings,
+        database_pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1),
+        database_max_overflow=_int(env, "DATABASE_MAX_OVERFLOW", 10),
+        database_pool_timeout_ms=_int(env, "DATABASE_POOL_TIMEOUT_MS", 2_000, minimum=1),
     )

@@ -12,13 +12,17 @@ new with set-based inserts (never an ORM object or a commit per row).
 
 Each new credential writes its SUBMITTED event, each new version VERSION_ADDED, and each
 approval (approveAll) APPROVED, inserted in bulk in the same transaction: subscribers
-and the audit trail see imported credentials as any others. No notifications: holders
-are not told about a register being loaded.
+and the audit trail see imported credentials as any others. On PostgreSQL they are
+staged in that transaction and published into the log after it commits, a short
+transaction per batch (services.staged_events), so no other writer of the organization
+waits for the import. No notifications: holders are not told about a register being
+loaded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -58,7 +62,10 @@ from services.csv_io.rows import (
     Problem,
     RowParser,
 )
+from services.staged_events import publish_staged
 from services.viewer import Viewer
+
+logger = logging.getLogger("credentials.imports")
 
 # Small enough that checking the next batch overlaps most of the last one's writing
 # (at 20,000 rows 1,000 beat 5,000), large enough that each batch's look-up is cheap.
@@ -224,7 +231,9 @@ class _Import:
             )
         targets = creates + [row for row, _, _, _ in plan.versions]
         statuses, reviewed = self._statuses(targets)
-        await session.run_sync(prepare_event_writes, org)
+        if self.sessions.is_sqlite:
+            await session.run_sync(prepare_event_writes, org)
+        # (PostgreSQL stages the events: published after the commit, see publish_events.)
         await writer.write(
             org,
             self.viewer.user_id,
@@ -330,6 +339,7 @@ class _Import:
                     await writer.settle()
                 if self.report.failed_count:
                     raise _RolledBack()
+            await self.publish_events()
         except (_RolledBack, FileProblem) as stop:
             self.report.undo_writes()
             if isinstance(stop, FileProblem):
@@ -346,7 +356,18 @@ class _Import:
                     await writer.flush()
                 finally:
                     await writer.settle()
+            await self.publish_events()
             await self._progress(rows, save=True)
+
+    async def publish_events(self) -> None:
+        """The events the import's committed writes staged (PostgreSQL), into the log in
+        short transactions: the import never holds the organization's ordering lock.
+        Failing here leaves them staged for the next import or start-up to publish;
+        the rows are committed, so the import's report stands."""
+        try:
+            await publish_staged(self.sessions, self.viewer.organization_id)
+        except Exception:
+            logger.exception("publishing an import's events failed: they stay staged")
 
 
 async def run_import(
@@ -362,6 +383,7 @@ async def run_import(
     """Imports `stream` for the job `start_job` made, and saves the job's final report.
     An import cancelled or failing unexpectedly is saved as FAILED, then re-raised."""
     work = _Import(sessions, viewer, job, options, clock, listener, batch_hook)
+    await work.publish_events()  # what an import of the organization killed mid-publication left
     try:
         report = await work.run(stream)
     except BaseException:
