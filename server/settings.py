@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
@@ -118,6 +120,21 @@ def _smtp_from(raw: str | None) -> str | None:
             "'Credentials <no-reply@example.com>'"
         )
     return value
+
+
+# Bits of (Shannon) entropy a SECRET_KEY's characters must carry: secrets.token_hex(16)
+# has about 115, 32 identical characters none, "abcd" repeated 64.
+_MIN_SECRET_BITS = 96
+
+
+def _looks_random(secret: str) -> bool:
+    """At least 32 characters, not one string repeated, and spread over enough distinct
+    characters: a length check alone lets 32 identical characters sign media links."""
+    if len(secret) < 32 or secret in (secret + secret)[1:-1]:
+        return False
+    counts = Counter(secret)
+    bits_per_character = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    return bits_per_character * len(secret) >= _MIN_SECRET_BITS
 
 
 def _log_level(raw: str) -> str:
@@ -243,11 +260,11 @@ class Settings:
         """Refuse to run in prod on development defaults."""
         if self.environment is not Environment.PROD:
             return
-        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+        if self.secret_key == DEFAULT_SECRET_KEY or not _looks_random(self.secret_key):
             raise SettingsError(
                 "ENVIRONMENT=prod needs SECRET_KEY set to a random value of at least "
-                "32 characters (for example: python3 -c 'import secrets; "
-                "print(secrets.token_urlsafe(48))')"
+                "32 characters, not a repeated character or pattern (for example: "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         if self.load_demo_data:
             raise SettingsError("ENVIRONMENT=prod must not load demo data: unset LOAD_DEMO_DATA")

@@ -20,7 +20,7 @@ from server.settings import (
 )
 from tests.server.process import ROOT, free_port, is_listening, service_env
 
-STRONG_SECRET = "s" * 32
+STRONG_SECRET = "P2jw6HsLx0PPldGq_p_oD82hiK3iozwVt8Hor_IPZEg"  # secrets.token_urlsafe(32)
 PROD = {"ENVIRONMENT": "prod", "SECRET_KEY": STRONG_SECRET}
 
 
@@ -204,7 +204,11 @@ def test_dev_can_turn_graphiql_introspection_and_demo_data_off() -> None:
     [
         pytest.param(None, id="unset"),
         pytest.param(DEFAULT_SECRET_KEY, id="the-development-default"),
-        pytest.param("s" * 31, id="31-characters"),
+        pytest.param("P2jw6HsLx0PPldGq_p_oD82hiK3iozw", id="31-characters"),
+        pytest.param("s" * 32, id="32-identical-characters"),
+        pytest.param("abcd" * 8, id="a-repeated-pattern"),
+        pytest.param("secretsecretsecretsecretsecret12", id="a-word-repeated"),
+        pytest.param("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaab1", id="almost-all-one-character"),
     ],
 )
 def test_prod_refuses_a_weak_secret_key(secret: str | None) -> None:
@@ -223,8 +227,15 @@ def test_prod_refuses_a_weak_secret_key(secret: str | None) -> None:
     assert "32 characters" in str(refused.value)
 
 
-def test_prod_accepts_a_secret_key_of_32_characters() -> None:
-    Settings.from_env(PROD).check_production_ready()
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param(STRONG_SECRET, id="token_urlsafe"),
+        pytest.param("9f86d081884c7d659a2feaa0c55ad015", id="token_hex-16"),
+    ],
+)
+def test_prod_accepts_a_random_secret_key_of_32_characters(secret: str) -> None:
+    Settings.from_env({**PROD, "SECRET_KEY": secret}).check_production_ready()
 
 
 def test_prod_refuses_demo_data() -> None:
