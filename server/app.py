@@ -34,6 +34,7 @@ from server.migrations import pending_migrations, upgrade_to_head
 from server.ratelimit import BucketShape, CostBuckets, MemoryBuckets, RedisBuckets
 from server.realtime import Realtime
 from server.request_id import RequestIdMiddleware
+from server.security_headers import SecurityHeadersMiddleware
 from server.settings import Environment, Settings
 from services.demo import (
     USERS,
@@ -174,6 +175,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(SecurityHeadersMiddleware),
             Middleware(HttpMetricsMiddleware, metrics=metrics),
             Middleware(ErrorShapeMiddleware),
         ],
