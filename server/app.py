@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,7 +25,7 @@ from server.csv_routes import csv_endpoints
 from server.database import Database, PoolShape
 from server.delivery_worker import DeliveryWorker
 from server.graphql_view import GraphQLEndpoint
-from server.http_errors import ErrorShapeMiddleware, http_exception
+from server.http_errors import ErrorShapeMiddleware, error_response, http_exception
 from server.imports import ImportRunner
 from server.media_download import MediaDownload
 from server.media_store import create_media_store
@@ -85,6 +86,15 @@ def create_rate_limiter(settings: Settings) -> CostBuckets | None:
     if urlsplit(settings.broadcast_url).scheme in ("redis", "rediss"):
         return RedisBuckets(settings.broadcast_url, shape)
     return MemoryBuckets(shape)
+
+
+def metrics_allowed(token: str | None, authorization: str | None) -> bool:
+    """Open without METRICS_TOKEN; with it, only to a bearer of that token (compared in
+    constant time)."""
+    if token is None:
+        return True
+    scheme, _, presented = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), token.encode())
 
 
 def pool_shape(settings: Settings) -> PoolShape:
@@ -159,7 +169,14 @@ def create_app(
             status_code=200 if ready else 503,
         )
 
-    async def metrics_page(_: Request) -> Response:
+    async def metrics_page(request: Request) -> Response:
+        if not metrics_allowed(settings.metrics_token, request.headers.get("authorization")):
+            return error_response(
+                401,
+                "UNAUTHENTICATED",
+                "GET /metrics needs 'Authorization: Bearer <METRICS_TOKEN>'.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return Response(metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
     app = Starlette(

@@ -197,6 +197,8 @@ class Settings:
     database_pool_size: int = 5
     database_max_overflow: int = 10
     database_pool_timeout_ms: int = 2_000
+    # When set, GET /metrics needs `Authorization: Bearer <it>`. Never in a repr.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -315,4 +317,5 @@ def _with_hardening_settings(settings: Settings, env: Mapping[str, str]) -> Sett
         database_pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1),
         database_max_overflow=_int(env, "DATABASE_MAX_OVERFLOW", 10),
         database_pool_timeout_ms=_int(env, "DATABASE_POOL_TIMEOUT_MS", 2_000, minimum=1),
+        metrics_token=env.get("METRICS_TOKEN") or None,
     )
