@@ -13,9 +13,9 @@ from resolvers.user import resolve_users_page
 
 async def resolve_companies(info: Info[RequestContext, None]) -> list[Company]:
     context = info.context
-    visible = context.require_viewer().visible_company_ids
+    listed = context.require_viewer().listed_company_ids
     async with context.read() as session:
-        companies = list(await session.scalars(select_companies(visible)))
+        companies = list(await session.scalars(select_companies(listed)))
     for company in companies:
         context.loaders.company_by_id.prime(company.id, company)
     return companies

@@ -38,3 +38,12 @@ class Viewer:
             return None
         own = frozenset({self.company_id}) if self.company_id is not None else frozenset()
         return self.overseen_company_ids | own
+
+    @property
+    def listed_company_ids(self) -> frozenset[int] | None:
+        """Companies the `companies` list gives (the contractor view): every one for those
+        who see everyone, else the ones this viewer oversees; a plain worker's own company
+        is readable (visible_company_ids) but not listed. None means every company."""
+        if self.sees_all_users:
+            return None
+        return self.overseen_company_ids

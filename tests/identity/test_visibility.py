@@ -82,18 +82,19 @@ VISIBLE_USERS: dict[str, set[str]] = {
 # Holders of USERS_MANAGE see every visible user's email; everyone else only their own.
 SEES_EMAILS = {"admin", "users_manager", "south_admin"}
 
-# Company name -> the roles among its workers that the viewer sees.
+# Company name -> the roles among its workers that the viewer sees. `companies` is the
+# contractor view: a plain worker lists none (their own shows through `me { company }`).
 VISIBLE_COMPANIES: dict[str, dict[str, set[str]]] = {
     "admin": {"Acme Scaffolding": ACME_WORKERS, "Bolt Electrical": BOLT_WORKERS},
     "users_manager": {"Acme Scaffolding": ACME_WORKERS, "Bolt Electrical": BOLT_WORKERS},
     "credentials_manager": {"Acme Scaffolding": ACME_WORKERS, "Bolt Electrical": BOLT_WORKERS},
     "company_manager": {"Acme Scaffolding": ACME_WORKERS},
     "bolt_contact": {"Bolt Electrical": BOLT_WORKERS},
-    "bolt_worker": {"Bolt Electrical": {"bolt_worker"}},
-    "acme_worker": {"Acme Scaffolding": {"acme_worker"}},
+    "bolt_worker": {},
+    "acme_worker": {},
     "employee": {},
     "south_admin": {"Southern Cranes": {"south_worker"}},
-    "south_worker": {"Southern Cranes": {"south_worker"}},
+    "south_worker": {},
 }
 OWN_COMPANY: dict[str, str | None] = {
     "admin": None,
