@@ -10,6 +10,8 @@ from starlette.responses import Response, StreamingResponse
 from strawberry import Schema
 
 from models.tenancy import scoped_to
+from resolvers.credential_list import check_filter
+from resolvers.errors import BadInputError
 from schema.csv_io import credential_filter_from_json
 from server.auth import authenticate
 from server.database import Database
@@ -45,7 +47,8 @@ def csv_endpoints(
             credential_filter = credential_filter_from_json(
                 schema, request.query_params.get("filter")
             )
-        except ValueError as error:
+            check_filter(credential_filter)  # the list's own checks: the same search rules
+        except (ValueError, BadInputError) as error:
             return _error(400, "BAD_USER_INPUT", f"filter: {error}")
         today = clock().date()
 

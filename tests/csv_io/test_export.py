@@ -116,3 +116,26 @@ async def test_export_takes_the_credentials_filter(graphql: GraphQLClient, world
 async def test_export_needs_a_token(graphql: GraphQLClient, world: World) -> None:
     response = await graphql.http.get("/credentials/export.csv")
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        pytest.param("a\x00b", id="a-nul"),
+        pytest.param("x" * 10_000, id="10000-characters"),
+    ],
+)
+async def test_export_holds_its_search_to_the_lists_rules(
+    graphql: GraphQLClient, world: World, search: str
+) -> None:
+    # Given a filter the credentials list refuses
+    params = {"filter": json.dumps({"search": search})}
+    # When the export is asked for with it
+    response = await graphql.http.get(
+        "/credentials/export.csv",
+        params=params,
+        headers={"Authorization": f"Bearer {world.token('admin')}"},
+    )
+    # Then it is refused the same way, before anything is read
+    assert response.status_code == 400, response.text[:200]
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
