@@ -28,6 +28,7 @@ from models.permission import Permission, PermissionSet
 from models.reminder import ExpiryReminder, ReminderKind, SchedulerState
 from models.token import ApiToken
 from models.user import User
+from models.webhook import WebhookAttempt, WebhookEndpoint, WebhookEndpointStatus
 
 __all__ = [
     "ActivityAction",
@@ -71,4 +72,7 @@ __all__ = [
     "SchedulerState",
     "TenantOwned",
     "User",
+    "WebhookAttempt",
+    "WebhookEndpoint",
+    "WebhookEndpointStatus",
 ]

@@ -26,6 +26,11 @@ class Environment(StrEnum):
     PROD = "prod"
 
 
+# Seconds between a webhook's attempts: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+# (27.6 hours in all, at least 24 with the jitter of 10%), then FAILED.
+DEFAULT_WEBHOOK_RETRY_SCHEDULE_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable to fix."""
 
@@ -176,6 +181,11 @@ class Settings:
     delivery_interval_s: int = 15
     delivery_max_attempts: int = 8
     delivery_retry_base_s: int = 60
+    # Webhooks (services/delivery/webhook): the same outbox and worker as email.
+    webhook_timeout_s: int = 10
+    webhook_retry_schedule_s: tuple[int, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE_S
+    webhook_allow_private_targets: bool = False
+    webhook_disable_after_days: int = 5
 
     @property
     def is_sqlite(self) -> bool:
@@ -233,7 +243,7 @@ class Settings:
             media_link_seconds=_int(env, "MEDIA_LINK_SECONDS", 300, minimum=1),
             media_encryption_keys=_list(env, "MEDIA_ENCRYPTION_KEYS"),
         )
-        return _with_delivery_settings(settings, env)
+        return _with_webhook_settings(_with_delivery_settings(settings, env), env)
 
     def check_production_ready(self) -> None:
         """Refuse to run in prod on development defaults."""
@@ -284,4 +294,28 @@ def _with_delivery_settings(settings: Settings, env: Mapping[str, str]) -> Setti
         delivery_interval_s=_int(env, "DELIVERY_INTERVAL_S", 15, minimum=1),
         delivery_max_attempts=_int(env, "DELIVERY_MAX_ATTEMPTS", 8, minimum=1),
         delivery_retry_base_s=_int(env, "DELIVERY_RETRY_BASE_S", 60, minimum=1),
+    )
+
+
+def _with_webhook_settings(settings: Settings, env: Mapping[str, str]) -> Settings:
+    """WEBHOOK_TIMEOUT_S, WEBHOOK_RETRY_SCHEDULE_S, WEBHOOK_ALLOW_PRIVATE_TARGETS and
+    WEBHOOK_DISABLE_AFTER_DAYS."""
+    raw_schedule = env.get("WEBHOOK_RETRY_SCHEDULE_S")
+    schedule: tuple[int, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE_S
+    if raw_schedule:
+        try:
+            schedule = tuple(int(part) for part in raw_schedule.split(","))
+        except ValueError:
+            schedule = ()
+        if not schedule or min(schedule) < 1:
+            raise SettingsError(
+                "WEBHOOK_RETRY_SCHEDULE_S must be comma-separated seconds between attempts, "
+                "each at least 1, as in 5,300,1800,7200,18000,36000,36000"
+            )
+    return replace(
+        settings,
+        webhook_timeout_s=_int(env, "WEBHOOK_TIMEOUT_S", 10, minimum=1),
+        webhook_retry_schedule_s=schedule,
+        webhook_allow_private_targets=_bool(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
+        webhook_disable_after_days=_int(env, "WEBHOOK_DISABLE_AFTER_DAYS", 5, minimum=1),
     )
