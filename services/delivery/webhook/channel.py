@@ -22,9 +22,10 @@ from services.delivery.webhook.sender import WebhookRequest, WebhookSender, Webh
 
 def webhook_id_of(delivery: Delivery) -> str:
     """The event's id (its cursor), the same for every endpoint and attempt: receivers
-    drop repeats by it. A ping has an id of its own."""
+    drop repeats by it. A ping has an id of its own, kept when it is sent again."""
     if delivery.kind is DeliveryKind.WEBHOOK_PING or delivery.event_id is None:
-        return f"ping_{delivery.id}"
+        token = delivery.dedupe_key.split(":again:")[0].rpartition(":")[2]
+        return f"ping_{token}"
     return f"evt_{event_cursor(delivery.event_id)}"
 
 
