@@ -2,8 +2,8 @@
 port, in a thread of its own (its own event loop), that verifies every request's
 signature with the `standardwebhooks` package, as an integrator's receiver would.
 
-`fail_next` answers the next N requests with 500; `hang` never answers until released
-(the sender's timeout must end the wait)."""
+`fail_next` answers the next N requests with 500; `hang` (every request) and `hold_at`
+(the n-th) never answer until released (the sender's timeout must end the wait)."""
 
 from __future__ import annotations
 
@@ -48,9 +48,10 @@ class Receiver:
         self.received: list[Received] = []
         self.fail_next = 0
         self.status = 204
-        self.hang = False
-        self.hanging = threading.Event()
-        self._release: asyncio.Event | None = None
+        self.hang = False  # every request from now on waits until released
+        self.hold_at: int | None = None  # the n-th request (1 is the first) waits
+        self.holding = threading.Event()
+        self.released = threading.Event()
         self._lock = threading.Lock()
         self.port = free_port()
 
@@ -60,9 +61,13 @@ class Receiver:
     def verified(self) -> list[Received]:
         return [r for r in self.received if r.verified_with]
 
+    def release(self) -> None:
+        self.released.set()
+
     async def _handle(self, request: Request) -> Response:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
+        headers["x-path"] = request.url.path
         verified = []
         for n, secret in enumerate(self.secrets):
             try:
@@ -71,20 +76,18 @@ class Receiver:
                 continue
             verified.append(n)
         with self._lock:
-            if self.hang:
-                self.hanging.set()
-                self._release = asyncio.Event()
-                release = self._release
-            else:
-                release = None
-        if release is not None:
-            await release.wait()  # until the test ends: the sender's timeout gives up first
-            return PlainTextResponse("late", status_code=200)
-        with self._lock:
             self.received.append(Received(headers, body, tuple(verified)))
-            if self.fail_next > 0:
+            held = self.hang or self.hold_at == len(self.received)
+            failing = self.fail_next > 0
+            if failing and not held:
                 self.fail_next -= 1
-                return PlainTextResponse("x" * 3000, status_code=500)
+        if held:
+            self.holding.set()
+            # Until released (at the latest when the test ends): the sender gives up first.
+            await asyncio.to_thread(self.released.wait)
+            return PlainTextResponse("late", status_code=200)
+        if failing:
+            return PlainTextResponse("x" * 3000, status_code=500)
         return Response(status_code=self.status)
 
 
@@ -108,6 +111,7 @@ def webhook_receiver() -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.release()
         server.should_exit = True
         server.force_exit = True
         thread.join(30)

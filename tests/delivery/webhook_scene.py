@@ -17,7 +17,7 @@ from server.delivery_worker import DeliveryWorker
 from server.webhooks import secret_box, target_policy
 from services.delivery import PassResult
 from services.delivery.webhook import endpoints
-from services.delivery.webhook.targets import system_resolver
+from services.delivery.webhook.targets import Resolver, system_resolver
 from services.viewer import Viewer
 from tests.delivery.scene import Scene
 
@@ -25,7 +25,7 @@ ALL_KINDS = list(CredentialEventKind)
 
 
 def private_ok(scene: Scene, **settings: Any) -> Any:
-    return replace(scene.settings, webhook_allow_private_targets=True, **settings)
+    return replace(scene.settings, **{"webhook_allow_private_targets": True, **settings})
 
 
 def tools(scene: Scene) -> endpoints.WebhookTools:
@@ -59,8 +59,12 @@ async def create_endpoint(
         )
 
 
-def webhook_worker(scene: Scene, **settings: Any) -> DeliveryWorker:
-    return DeliveryWorker(scene.database, private_ok(scene, **settings), scene.clock)
+def webhook_worker(
+    scene: Scene, resolver: Resolver | None = None, **settings: Any
+) -> DeliveryWorker:
+    return DeliveryWorker(
+        scene.database, private_ok(scene, **settings), scene.clock, resolver=resolver
+    )
 
 
 async def deliver(scene: Scene, **settings: Any) -> PassResult:

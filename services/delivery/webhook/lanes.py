@@ -66,6 +66,10 @@ class WebhookLanes:
     def running(self) -> int:
         return len(self._lanes)
 
+    def lane(self, endpoint_id: int) -> asyncio.Task[PassResult] | None:
+        """The endpoint's running lane, if any."""
+        return self._lanes.get(endpoint_id)
+
     async def run_pass(self, wait: bool) -> PassResult:
         """Fans out, starts a lane for each endpoint with something due and none running;
         with `wait`, returns once every lane is done, with what they did."""
