@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from models.delivery import Delivery, DeliveryChannel, DeliveryKind, DeliveryStatus
+from models.event import CredentialEventKind
 from models.tenancy import scoped_to, unscoped
 from models.webhook import WebhookEndpointStatus
 from server.settings import DEFAULT_WEBHOOK_RETRY_SCHEDULE_S
@@ -212,8 +213,8 @@ async def test_an_endpoint_failing_for_five_days_is_disabled_and_its_managers_to
     assert len(receiver.received) == posted
 
 
-def _approved() -> endpoints.CredentialEventKind:
-    return endpoints.CredentialEventKind.APPROVED
+def _approved() -> CredentialEventKind:
+    return CredentialEventKind.APPROVED
 
 
 def _credential_managers(scene: Scene) -> list[str]:
