@@ -109,6 +109,7 @@ class DeliveryWorker:
                     lambda org: database.transaction(scoped_to(org)),
                     clock,
                     timedelta(days=settings.webhook_disable_after_days),
+                    self._observe_attempt,
                 ),
             ),
             clock,
@@ -140,6 +141,10 @@ class DeliveryWorker:
         if self.metrics is not None:
             await self._measure_queue()
         return result
+
+    def _observe_attempt(self, seconds: float, accepted: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.webhook_attempts.labels(str(accepted).lower()).observe(seconds)
 
     def _count(self, result: PassResult) -> None:
         if self.metrics is not None:

@@ -5,15 +5,24 @@ one delivery per event and endpoint, attempts recorded."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
+import httpx
 import pytest
 
+from models.base import utcnow
 from models.delivery import DeliveryChannel, DeliveryStatus
+from server.app import create_app
+from server.settings import Settings
 from services.delivery.webhook.payload import event_cursor
 from services.delivery.worker import Outcome
+from tests.clock import TestClock
+from tests.conftest import GraphQLClient
+from tests.credentials.factories import approve, create_credential, create_type
 from tests.delivery.scene import Scene
 from tests.delivery.webhook_receiver import Receiver, webhook_receiver
 from tests.delivery.webhook_scene import attempts, create_endpoint, deliver, real_time
+from tests.world import World
 
 
 @pytest.fixture
@@ -66,3 +75,43 @@ async def test_an_approval_reaches_the_receiver_signed_and_verifiable(
     # And a second pass sends nothing again
     assert (await deliver(scene)).counts == {}
     assert len(receiver.received) == 2
+
+
+async def test_metrics_count_webhook_deliveries_and_their_latency(
+    settings: Settings, world: World, receiver: Receiver
+) -> None:
+    # Given an app that may post to the receiver, with an endpoint for every kind
+    allowed = replace(settings, webhook_allow_private_targets=True)
+    app = create_app(allowed, TestClock(utcnow()))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            client = GraphQLClient(http)
+            manager = world.token("credentials_manager")
+            created = await client.execute(
+                CREATE, {"input": {"url": receiver.url(), "eventKinds": ["APPROVED"]}}, manager
+            )
+            assert created["data"]["createWebhookEndpoint"]["errors"] == []
+            admin = world.token("admin")
+            type_id = await create_type(client, admin)
+            made = await create_credential(client, admin, type_id, world.user_ids["employee"])
+            await approve(client, manager, str(made["id"]))
+
+            # When its worker passes
+            await app.state.delivery_worker.run_pass()
+            page = (await http.get("/metrics")).text
+    finally:
+        await app.state.database.dispose()
+
+    # Then the delivery is counted, its POST timed, and nothing waits
+    assert 'deliveries_total{channel="WEBHOOK",outcome="sent"} 1.0' in page
+    assert 'webhook_attempt_duration_seconds_count{accepted="true"} 1.0' in page
+    assert 'deliveries_pending{channel="WEBHOOK"} 0.0' in page
+    assert 'deliveries_oldest_pending_age_seconds{channel="WEBHOOK"} 0.0' in page
+
+
+CREATE = """
+mutation C($input: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) { errors { code } }
+}
+"""

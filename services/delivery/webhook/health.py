@@ -33,6 +33,12 @@ class EndpointHealth:
     transaction: ScopedTransaction  # a write transaction scoped to an organization
     clock: Clock
     disable_after: timedelta = timedelta(days=5)
+    # Each attempt's duration in seconds and whether it was accepted (metrics).
+    on_attempt: Callable[[float, bool], None] | None = None
+
+    def attempted(self, seconds: float, accepted: bool) -> None:
+        if self.on_attempt is not None:
+            self.on_attempt(seconds, accepted)
 
     async def succeeded(self, endpoint_id: int, failing_since: datetime | None) -> None:
         if failing_since is not None:

@@ -89,7 +89,9 @@ class WebhookSender:
         attempted_at = self._clock()
         started = time.perf_counter()
         answer, unreachable = await self._post(request)
-        duration_ms = round((time.perf_counter() - started) * 1000)
+        elapsed = time.perf_counter() - started
+        duration_ms = round(elapsed * 1000)
+        self._health.attempted(elapsed, answer.error is None)
         await self._health.write_one(
             insert_attempt().values(
                 organization_id=request.organization_id,
