@@ -29,6 +29,7 @@ from models.permission import Permission, PermissionSet
 from models.reminder import ExpiryReminder, ReminderKind, SchedulerState
 from models.token import ApiToken
 from models.user import User
+from models.webhook import WebhookAttempt, WebhookEndpoint, WebhookEndpointStatus
 
 __all__ = [
     "ActivityAction",
@@ -73,4 +74,7 @@ __all__ = [
     "StagedCredentialEvent",
     "TenantOwned",
     "User",
+    "WebhookAttempt",
+    "WebhookEndpoint",
+    "WebhookEndpointStatus",
 ]

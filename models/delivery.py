@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Update,
     event,
+    exists,
     func,
     insert,
     select,
@@ -34,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, aliased, mapped_column, relationship
 from sqlalchemy.sql.dml import Insert
 
 from models.base import Base, TenantOwned, utcnow
@@ -45,6 +46,7 @@ from models.user import User
 
 class DeliveryChannel(StrEnum):
     EMAIL = "EMAIL"
+    WEBHOOK = "WEBHOOK"
 
 
 class DeliveryKind(StrEnum):
@@ -55,6 +57,11 @@ class DeliveryKind(StrEnum):
     EXPIRING_SOON = "EXPIRING_SOON"
     EXPIRED = "EXPIRED"
     DIGEST = "DIGEST"
+    # Emails of the service's own (a webhook endpoint turned off), rendered when queued.
+    WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
+    # A credential event posted to a webhook endpoint, and an endpoint's test ping.
+    WEBHOOK_EVENT = "WEBHOOK_EVENT"
+    WEBHOOK_PING = "WEBHOOK_PING"
 
 
 class DeliveryStatus(StrEnum):
@@ -74,6 +81,15 @@ class Delivery(TenantOwned, Base):
         # The delivery log, newest first, of the organization or of one person.
         Index("ix_deliveries_organization_id_id", "organization_id", "id"),
         Index("ix_deliveries_recipient_user_id_id", "recipient_user_id", "id"),
+        # A webhook lane's queue per credential: "is an earlier one still pending?", and
+        # an endpoint's delivery log.
+        Index(
+            "ix_deliveries_webhook_lane",
+            "webhook_endpoint_id",
+            "credential_id",
+            "status",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,7 +97,16 @@ class Delivery(TenantOwned, Base):
         Enum(DeliveryChannel, native_enum=False, length=20)
     )
     kind: Mapped[DeliveryKind] = mapped_column(Enum(DeliveryKind, native_enum=False, length=30))
-    recipient_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Null for webhook deliveries, which go to an endpoint rather than a person.
+    recipient_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE")
+    )
+    webhook_endpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    # Webhooks: the event posted (null for a ping) and its credential (the ordering lane).
+    event_id: Mapped[int | None]
+    credential_id: Mapped[int | None]
     # Null for deliveries of their own (digests); the log outlives a removed notification.
     notification_id: Mapped[int | None] = mapped_column(
         ForeignKey("notifications.id", ondelete="SET NULL"), index=True
@@ -138,37 +163,56 @@ def select_delivery_by_key(channel: DeliveryChannel, dedupe_key: str) -> Select[
     return select(Delivery).where(Delivery.channel == channel, Delivery.dedupe_key == dedupe_key)
 
 
+def _due(
+    statement: Select[Any], channel: DeliveryChannel, now: datetime, lane: int | None
+) -> Select[Any]:
+    statement = statement.where(
+        Delivery.status == DeliveryStatus.PENDING,
+        Delivery.next_attempt_at <= now,
+        Delivery.channel == channel,
+    )
+    if lane is None:
+        return statement
+    # One webhook endpoint's rows, each only once every earlier row of its credential
+    # is settled: events of a credential reach the endpoint in their order, whichever
+    # worker sends them.
+    earlier = aliased(Delivery)
+    return statement.where(
+        Delivery.webhook_endpoint_id == lane,
+        ~exists().where(
+            earlier.webhook_endpoint_id == lane,
+            earlier.credential_id == Delivery.credential_id,
+            earlier.status == DeliveryStatus.PENDING,
+            earlier.id < Delivery.id,
+        ),
+    )
+
+
 def select_due(
-    channel: DeliveryChannel, now: datetime, limit: int, skip_locked: bool
+    channel: DeliveryChannel,
+    now: datetime,
+    limit: int,
+    skip_locked: bool,
+    lane: int | None = None,
 ) -> Select[Delivery]:
-    """PENDING rows of a channel whose time has come (their lease, if any, has passed),
-    oldest first, locked until the transaction ends; with skip_locked, rows another
-    worker is claiming are passed over (PostgreSQL; SQLite serializes writers)."""
+    """PENDING rows of a channel (of one webhook endpoint: `lane`) whose time has come
+    (their lease, if any, has passed), oldest first, locked until the transaction ends;
+    with skip_locked, rows another worker is claiming are passed over (PostgreSQL;
+    SQLite serializes writers)."""
     return (
-        select(Delivery)
-        .where(
-            Delivery.status == DeliveryStatus.PENDING,
-            Delivery.next_attempt_at <= now,
-            Delivery.channel == channel,
-        )
+        _due(select(Delivery), channel, now, lane)
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
-        .with_for_update(skip_locked=skip_locked)
+        .with_for_update(skip_locked=skip_locked, of=Delivery)
     )
 
 
-def select_first_due(channel: DeliveryChannel, now: datetime) -> Select[int]:
+def select_first_due(
+    channel: DeliveryChannel, now: datetime, lane: int | None = None
+) -> Select[int]:
     """Whether anything is due, read without a lock: an empty outbox costs no write
     transaction (on SQLite, the database's one write lock)."""
-    return (
-        select(Delivery.id)
-        .where(
-            Delivery.status == DeliveryStatus.PENDING,
-            Delivery.next_attempt_at <= now,
-            Delivery.channel == channel,
-        )
-        .limit(1)
-    )
+    return _due(select(Delivery.id), channel, now, lane).limit(1)
 
 
 def settle(delivery_id: int, lease: datetime | None, **values: Any) -> Update:
@@ -246,4 +290,12 @@ def select_notifications_with_type_name(
         select(Notification, CredentialType.name)
         .outerjoin(CredentialType, CredentialType.id == Notification.type_id)
         .where(Notification.id.in_(notification_ids))
+    )
+
+
+def insert_deliveries_once(dialect_name: str) -> Insert:
+    """Many deliveries, each queued unless its (channel, key) exists (executemany)."""
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    return dialect_insert(Delivery.__table__).on_conflict_do_nothing(  # type: ignore[arg-type]
+        index_elements=["channel", "dedupe_key"]
     )

@@ -42,6 +42,11 @@ def event_cursor(event_id: int) -> str:
     return encode_cursor([_CURSOR_TAG, event_id])
 
 
+def event_id_of(cursor: str) -> int:
+    """The event id in a credential-events cursor; BadInputError for any other cursor."""
+    return _event_id(cursor)
+
+
 def _event_id(cursor: str) -> int:
     tag, event_id = decode_cursor(cursor, (str, int))
     if tag != _CURSOR_TAG:

@@ -27,6 +27,7 @@ from schema.notifications import NotificationMutations
 from schema.observability import OperationObserver
 from schema.prefetched import answer_prefetched_first
 from schema.query import Query
+from schema.webhooks import WebhookMutations
 
 
 @strawberry.type
@@ -37,6 +38,7 @@ class Mutation(
     NotificationMutations,
     JobRoleMutations,
     CsvMutations,
+    WebhookMutations,
 ):
     pass
 

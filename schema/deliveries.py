@@ -84,7 +84,7 @@ class DeliveryNode(relay.Node):
             created_at=delivery.created_at,
             sent_at=delivery.sent_at,
             next_attempt_at=delivery.next_attempt_at if pending else None,
-            recipient_user_id=delivery.recipient_user_id,
+            recipient_user_id=delivery.recipient_user_id or 0,  # webhooks are listed apart
             address=delivery.recipient_address,
         )
 

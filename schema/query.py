@@ -23,6 +23,7 @@ from schema.notifications import NotificationQueries
 from schema.organization import OrganizationType
 from schema.pagination import Connection
 from schema.user import UserFilterInput, UserType
+from schema.webhooks import WebhookQueries
 
 
 @strawberry.type
@@ -31,6 +32,7 @@ class Query(
     CredentialOverviewQueries,
     CsvQueries,
     DeliveryQueries,
+    WebhookQueries,
     EventQueries,
     JobRoleQueries,
     MediaQueries,

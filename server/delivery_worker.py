@@ -18,14 +18,19 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from models.delivery import DeliveryChannel, select_queue_depth
-from models.tenancy import unscoped
+from models.tenancy import scoped_to, unscoped
 from server.background import BackgroundTask
 from server.database import Database
 from server.metrics import Metrics
 from server.settings import Settings
+from server.webhooks import retry_schedule, secret_box, webhook_settings
 from services.delivery import DeliveryOptions, PassResult, deliver_due
 from services.delivery.channel import Channel
 from services.delivery.email.channel import EmailChannel, EmailConfig
+from services.delivery.webhook.channel import WebhookChannel
+from services.delivery.webhook.health import EndpointHealth
+from services.delivery.webhook.lanes import LaneHandles, WebhookLanes
+from services.delivery.webhook.targets import Resolver
 
 logger = logging.getLogger("credentials.delivery")
 
@@ -55,6 +60,15 @@ def delivery_options(settings: Settings) -> DeliveryOptions:
     )
 
 
+def webhook_options(settings: Settings) -> DeliveryOptions:
+    send_timeout = timedelta(seconds=settings.webhook_timeout_s + 5)
+    return DeliveryOptions(
+        lease=max(_MIN_LEASE, 4 * send_timeout),
+        send_timeout=send_timeout,
+        retry_schedule=retry_schedule(settings),
+    )
+
+
 class DeliveryWorker:
     """The worker of one process. `run_pass()` is one pass (tests drive it directly);
     `start()` runs passes in the background until `stop()`."""
@@ -69,6 +83,8 @@ class DeliveryWorker:
         options: DeliveryOptions | None = None,
         channels: list[Channel] | None = None,
         rng: random.Random | None = None,
+        webhook: DeliveryOptions | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -77,25 +93,63 @@ class DeliveryWorker:
         self.channels: list[Channel] = channels or [EmailChannel(email_config(settings), clock)]
         self._rng = rng or random.Random()
         self._interval_s = settings.delivery_interval_s
+        self.webhooks = WebhookLanes(
+            LaneHandles(
+                transaction=lambda: database.transaction(unscoped()),
+                read=lambda: database.read(unscoped()),
+                scoped_transaction=lambda org: database.transaction(scoped_to(org)),
+                write_one=database.write_one,
+            ),
+            WebhookChannel(
+                webhook_settings(settings, resolver),
+                secret_box(settings),
+                clock,
+                EndpointHealth(
+                    database.write_one,
+                    lambda org: database.transaction(scoped_to(org)),
+                    clock,
+                    timedelta(days=settings.webhook_disable_after_days),
+                    self._observe_attempt,
+                ),
+            ),
+            clock,
+            webhook or webhook_options(settings),
+            self._rng,
+            on_lane_done=self._count,
+        )
         self._wake = asyncio.Event()
         self._task = BackgroundTask("delivery-worker", self._run)
         database.on_events_committed(lambda _: self._wake.set())
 
-    async def run_pass(self) -> PassResult:
-        result = await deliver_due(
-            lambda: self.database.transaction(unscoped()),
-            lambda: self.database.read(unscoped()),
-            self.database.write_one,
-            self.channels,
-            self.clock,
-            self.options,
-            self._rng,
+    async def run_pass(self, wait_for_lanes: bool = True) -> PassResult:
+        """Email beside webhooks. Webhook lanes run on their own; with `wait_for_lanes`
+        (tests, the CLI) the pass returns once they are done, with what they did."""
+        result, webhooks = await asyncio.gather(
+            deliver_due(
+                lambda: self.database.transaction(unscoped()),
+                lambda: self.database.read(unscoped()),
+                self.database.write_one,
+                self.channels,
+                self.clock,
+                self.options,
+                self._rng,
+            ),
+            self.webhooks.run_pass(wait_for_lanes),
         )
+        self._count(result)  # lanes count themselves as they end
+        result.counts.update(webhooks.counts)
+        if self.metrics is not None:
+            await self._measure_queue()
+        return result
+
+    def _observe_attempt(self, seconds: float, accepted: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.webhook_attempts.labels(str(accepted).lower()).observe(seconds)
+
+    def _count(self, result: PassResult) -> None:
         if self.metrics is not None:
             for (channel, outcome), count in result.counts.items():
                 self.metrics.deliveries.labels(channel.value, outcome.value).inc(count)
-            await self._measure_queue()
-        return result
 
     async def _measure_queue(self) -> None:
         rows = await self.database.read_rows(unscoped(), select_queue_depth())
@@ -113,12 +167,13 @@ class DeliveryWorker:
 
     async def stop(self) -> None:
         await self._task.stop()
+        await self.webhooks.stop()
 
     async def _run(self) -> None:
         while True:
             self._wake.clear()
             try:
-                await self.run_pass()
+                await self.run_pass(wait_for_lanes=False)
             except Exception:  # the database may be away: the next round tries again
                 logger.exception("delivery pass failed; retrying in %s s", self._interval_s)
             # The worker's period (or an early wake-up by a commit), not a wait for a result.

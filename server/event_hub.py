@@ -13,21 +13,13 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict, deque
-from collections.abc import Sequence
 
-from sqlalchemy import true
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from models.credential import CredentialVersion
-from models.credential_queries import select_credentials_by_id, select_versions_of
-from models.credential_type import select_types_by_id
-from models.event import CredentialEvent, select_events_after, select_last_event_id
+from models.event import select_events_after, select_last_event_id
 from models.tenancy import scoped_to
-from models.user import select_users_by_id
 from server.background import BackgroundTask
 from server.database import Database
 from server.metrics import Metrics
-from services.events import EventFilter, EventSnapshot
+from services.events import EventFilter, EventSnapshot, load_snapshots
 
 logger = logging.getLogger("credentials.events")
 
@@ -163,7 +155,7 @@ class EventHub:
             events = list(await session.scalars(select_events_after(after_id, READ_BATCH)))
             if not events:
                 return []
-            return await _snapshots(session, events)
+            return await load_snapshots(session, events)
 
     async def _last_event_id(self, organization_id: int) -> int:
         async with self._database.read(scoped_to(organization_id)) as session:
@@ -203,31 +195,3 @@ class EventHub:
             self._metrics.subscriptions_replaying.set(
                 sum(s.replaying for subs in self._subscriptions.values() for s in subs)
             )
-
-
-async def _snapshots(
-    session: AsyncSession, events: Sequence[CredentialEvent]
-) -> list[EventSnapshot]:
-    credential_ids = {e.credential_id for e in events}
-    user_ids = {e.holder_id for e in events} | {e.actor_id for e in events if e.actor_id}
-    credentials = {
-        c.id: c for c in await session.scalars(select_credentials_by_id(true(), credential_ids))
-    }
-    versions: dict[int, list[CredentialVersion]] = defaultdict(list)
-    for version in await session.scalars(select_versions_of(credentials)):
-        versions[version.credential_id].append(version)
-    users = {u.id: u for u in await session.scalars(select_users_by_id(true(), user_ids))}
-    types = {
-        t.id: t for t in await session.scalars(select_types_by_id({e.type_id for e in events}))
-    }
-    return [
-        EventSnapshot(
-            event=e,
-            credential=credentials.get(e.credential_id),
-            versions=versions.get(e.credential_id, []),
-            holder=users.get(e.holder_id),
-            actor=users.get(e.actor_id) if e.actor_id else None,
-            credential_type=types.get(e.type_id),
-        )
-        for e in events
-    ]

@@ -128,6 +128,13 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.webhook_attempts = Histogram(
+            "webhook_attempt_duration_seconds",
+            "How long each webhook POST took, by whether the receiver accepted it.",
+            ["accepted"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
 
     def operation_label(self, name: str | None) -> str:
         if not name:

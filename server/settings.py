@@ -28,6 +28,11 @@ class Environment(StrEnum):
     PROD = "prod"
 
 
+# Seconds between a webhook's attempts: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+# (27.6 hours in all, at least 24 with the jitter of 10%), then FAILED.
+DEFAULT_WEBHOOK_RETRY_SCHEDULE_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable to fix."""
 
@@ -199,6 +204,11 @@ class Settings:
     database_pool_timeout_ms: int = 2_000
     # When set, GET /metrics needs `Authorization: Bearer <it>`. Never in a repr.
     metrics_token: str | None = field(default=None, repr=False)
+    # Webhooks (services/delivery/webhook): the same outbox and worker as email.
+    webhook_timeout_s: int = 10
+    webhook_retry_schedule_s: tuple[int, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE_S
+    webhook_allow_private_targets: bool = False
+    webhook_disable_after_days: int = 5
 
     @property
     def is_sqlite(self) -> bool:
@@ -256,7 +266,8 @@ class Settings:
             media_link_seconds=_int(env, "MEDIA_LINK_SECONDS", 300, minimum=1),
             media_encryption_keys=_list(env, "MEDIA_ENCRYPTION_KEYS"),
         )
-        return _with_hardening_settings(_with_delivery_settings(settings, env), env)
+        settings = _with_delivery_settings(settings, env)
+        return _with_webhook_settings(_with_hardening_settings(settings, env), env)
 
     def check_production_ready(self) -> None:
         """Refuse to run in prod on development defaults."""
@@ -318,4 +329,28 @@ def _with_hardening_settings(settings: Settings, env: Mapping[str, str]) -> Sett
         database_max_overflow=_int(env, "DATABASE_MAX_OVERFLOW", 10),
         database_pool_timeout_ms=_int(env, "DATABASE_POOL_TIMEOUT_MS", 2_000, minimum=1),
         metrics_token=env.get("METRICS_TOKEN") or None,
+    )
+
+
+def _with_webhook_settings(settings: Settings, env: Mapping[str, str]) -> Settings:
+    """WEBHOOK_TIMEOUT_S, WEBHOOK_RETRY_SCHEDULE_S, WEBHOOK_ALLOW_PRIVATE_TARGETS and
+    WEBHOOK_DISABLE_AFTER_DAYS."""
+    raw_schedule = env.get("WEBHOOK_RETRY_SCHEDULE_S")
+    schedule: tuple[int, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE_S
+    if raw_schedule:
+        try:
+            schedule = tuple(int(part) for part in raw_schedule.split(","))
+        except ValueError:
+            schedule = ()
+        if not schedule or min(schedule) < 1:
+            raise SettingsError(
+                "WEBHOOK_RETRY_SCHEDULE_S must be comma-separated seconds between attempts, "
+                "each at least 1, as in 5,300,1800,7200,18000,36000,36000"
+            )
+    return replace(
+        settings,
+        webhook_timeout_s=_int(env, "WEBHOOK_TIMEOUT_S", 10, minimum=1),
+        webhook_retry_schedule_s=schedule,
+        webhook_allow_private_targets=_bool(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
+        webhook_disable_after_days=_int(env, "WEBHOOK_DISABLE_AFTER_DAYS", 5, minimum=1),
     )

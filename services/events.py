@@ -3,13 +3,18 @@ may see (an event is visible exactly when its holder is)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import true
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from models.credential import Credential, CredentialVersion
-from models.credential_type import CredentialType
+from models.credential_queries import select_credentials_by_id, select_versions_of
+from models.credential_type import CredentialType, select_types_by_id
 from models.event import CredentialEvent, CredentialEventKind
-from models.user import User
+from models.user import User, select_users_by_id
 from services.credentials.policy import can_view_holder
 from services.viewer import Viewer
 
@@ -59,3 +64,32 @@ class EventFilter:
         if snapshot.holder is None:  # the holder's account is gone: admins only
             return self.viewer.sees_all_users
         return can_view_holder(self.viewer, snapshot.holder)
+
+
+async def load_snapshots(
+    session: AsyncSession, events: Sequence[CredentialEvent]
+) -> list[EventSnapshot]:
+    """Events with what they speak of, in a handful of statements whatever their number."""
+    credential_ids = {e.credential_id for e in events}
+    user_ids = {e.holder_id for e in events} | {e.actor_id for e in events if e.actor_id}
+    credentials = {
+        c.id: c for c in await session.scalars(select_credentials_by_id(true(), credential_ids))
+    }
+    versions: dict[int, list[CredentialVersion]] = defaultdict(list)
+    for version in await session.scalars(select_versions_of(credentials)):
+        versions[version.credential_id].append(version)
+    users = {u.id: u for u in await session.scalars(select_users_by_id(true(), user_ids))}
+    types = {
+        t.id: t for t in await session.scalars(select_types_by_id({e.type_id for e in events}))
+    }
+    return [
+        EventSnapshot(
+            event=e,
+            credential=credentials.get(e.credential_id),
+            versions=versions.get(e.credential_id, []),
+            holder=users.get(e.holder_id),
+            actor=users.get(e.actor_id) if e.actor_id else None,
+            credential_type=types.get(e.type_id),
+        )
+        for e in events
+    ]

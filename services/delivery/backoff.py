@@ -17,3 +17,13 @@ def retry_delay(
     doublings = min(max(attempts - 1, 0), _MAX_DOUBLINGS)
     seconds = min(cap.total_seconds(), base.total_seconds() * 2**doublings)
     return timedelta(seconds=seconds * (rng or random).uniform(0.5, 1.0))
+
+
+def scheduled_delay(
+    attempts: int, schedule: tuple[timedelta, ...], rng: random.Random | None = None
+) -> timedelta:
+    """After the `attempts`-th failed attempt, the schedule's delay for it (the last one
+    repeats), within 10% either way: the schedule's sum holds within 10%, so a schedule
+    of 27 hours retries for at least 24."""
+    delay = schedule[min(max(attempts - 1, 0), len(schedule) - 1)]
+    return delay * (rng or random).uniform(0.9, 1.1)

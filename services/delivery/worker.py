@@ -34,7 +34,7 @@ from models.delivery import (
     select_first_due,
     settle,
 )
-from services.delivery.backoff import retry_delay
+from services.delivery.backoff import retry_delay, scheduled_delay
 from services.delivery.channel import Channel, DeliveryFailure, Outgoing, Skip
 
 logger = logging.getLogger("credentials.delivery")
@@ -57,6 +57,18 @@ class DeliveryOptions:
     max_attempts: int = 8
     retry_base: timedelta = timedelta(minutes=1)
     retry_cap: timedelta = timedelta(hours=6)
+    # Delays between attempts, in order (webhooks): when given, a delivery is tried once
+    # more than the schedule has delays, then FAILED; max_attempts and retry_base unused.
+    retry_schedule: tuple[timedelta, ...] = ()
+
+    @property
+    def attempts_allowed(self) -> int:
+        return len(self.retry_schedule) + 1 if self.retry_schedule else self.max_attempts
+
+    def delay_after(self, attempts: int, rng: random.Random) -> timedelta:
+        if self.retry_schedule:
+            return scheduled_delay(attempts, self.retry_schedule, rng)
+        return retry_delay(attempts, self.retry_base, self.retry_cap, rng)
 
 
 class Outcome(StrEnum):
@@ -111,6 +123,23 @@ async def deliver_due(
     return result
 
 
+async def deliver_lane(
+    transaction: SessionFactory,
+    read: SessionFactory,
+    write_one: WriteOne,
+    channel: Channel,
+    lane: int,
+    clock: Clock,
+    options: DeliveryOptions,
+    rng: random.Random,
+    result: PassResult,
+) -> None:
+    """Delivers everything due now of one lane (a webhook endpoint), batch after batch:
+    the same claim, lease, backoff and record as a channel's pass, narrowed to the lane,
+    and each row only once its credential's earlier rows are settled."""
+    await _Pass(transaction, read, write_one, channel, clock, options, rng, result, lane).run()
+
+
 @dataclass
 class _Pass:
     transaction: SessionFactory
@@ -121,6 +150,7 @@ class _Pass:
     options: DeliveryOptions
     rng: random.Random
     result: PassResult
+    lane: int | None = None
 
     async def run(self) -> None:
         while True:
@@ -129,12 +159,17 @@ class _Pass:
             claim = await self._claim()
             if claim.rows:
                 await self._deliver(claim)
-            if claim.selected < self.options.batch_size:
+            # A lane's claim holds one row per credential: the next ones become due
+            # as these are settled, so a lane goes on while its claims find rows.
+            done = not claim.selected if self.lane is not None else None
+            if done or (done is None and claim.selected < self.options.batch_size):
                 return
 
     async def _anything_due(self) -> bool:
         async with self.read() as session:
-            found = await session.scalar(select_first_due(self.channel.channel, self.clock()))
+            found = await session.scalar(
+                select_first_due(self.channel.channel, self.clock(), self.lane)
+            )
         return found is not None
 
     async def _claim(self) -> _Claim:
@@ -144,12 +179,14 @@ class _Pass:
             postgres = session.get_bind().dialect.name == "postgresql"
             due = list(
                 await session.scalars(
-                    select_due(self.channel.channel, now, self.options.batch_size, postgres)
+                    select_due(
+                        self.channel.channel, now, self.options.batch_size, postgres, self.lane
+                    )
                 )
             )
             rows = []
             for row in due:
-                if row.attempts >= self.options.max_attempts:
+                if row.attempts >= self.options.attempts_allowed:
                     # Its last attempt's worker died mid-send: no more tries.
                     row.status = DeliveryStatus.FAILED
                     row.claimed_until = None
@@ -243,7 +280,7 @@ class _Pass:
                 last_error=failure.reason,
                 **sent_to,
             )
-        elif attempts >= self.options.max_attempts:
+        elif attempts >= self.options.attempts_allowed:
             await self._record(
                 item.delivery_id,
                 claim.lease_end,
@@ -253,7 +290,7 @@ class _Pass:
                 **sent_to,
             )
         else:
-            delay = retry_delay(attempts, self.options.retry_base, self.options.retry_cap, self.rng)
+            delay = self.options.delay_after(attempts, self.rng)
             await self._record(
                 item.delivery_id,
                 claim.lease_end,

@@ -79,7 +79,7 @@ class EmailChannel:
     ) -> list[Outgoing | Skip]:
         if self.config.target is None:
             return [Skip(d.id, NOT_CONFIGURED) for d in deliveries]
-        user_ids = {d.recipient_user_id for d in deliveries}
+        user_ids = {d.recipient_user_id for d in deliveries if d.recipient_user_id is not None}
         notification_ids = {d.notification_id for d in deliveries if d.notification_id}
         context = _Context(
             users={u.id: u for u in await session.scalars(select_recipients(user_ids))},
@@ -96,7 +96,7 @@ class EmailChannel:
         return [self._prepare_one(delivery, context) for delivery in deliveries]
 
     def _prepare_one(self, delivery: Delivery, context: _Context) -> Outgoing | Skip:
-        user = context.users.get(delivery.recipient_user_id)
+        user = context.users.get(delivery.recipient_user_id or 0)
         if user is None or not user.is_active:
             return Skip(delivery.id, "the recipient's account is deactivated")
         address = user.email.strip()

@@ -2,7 +2,7 @@
 
 Revision ID: 0011_credential_event_queue
 Revises: 0010_digest_runs
-Create Date: 2026-12-14 10:00:00
+Create Date: 2026-12-08 00:40:00
 """
 
 from collections.abc import Sequence
