@@ -43,9 +43,7 @@ def _wanted() -> str:
 
 
 def _create() -> None:
-    _say(
-        f"creating .venv with Python {platform.python_version()} ({sys.executable}) ..."
-    )
+    _say(f"creating .venv with Python {platform.python_version()} ({sys.executable}) ...")
     try:
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     except subprocess.CalledProcessError:
@@ -91,9 +89,24 @@ def ensure_environment() -> Path:
     return python
 
 
+def _environment(env: dict[str, str] | None) -> dict[str, str]:
+    merged = {**os.environ, **(env or {})}
+    merged["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), merged.get("PYTHONPATH")]))
+    return merged
+
+
+def exec_in_environment(*args: str) -> int:
+    """Become `python *args` inside .venv (on POSIX), so that signals reach it directly:
+    a process manager's SIGTERM to `scripts/serve.py` stops the server, not a wrapper
+    around it. Elsewhere it runs as a child; returns its exit code."""
+    python = ensure_environment()
+    if os.name != "posix":
+        return run_in_environment(*args)
+    os.chdir(ROOT)
+    os.execve(python, [str(python), *args], _environment(None))
+
+
 def run_in_environment(*args: str, env: dict[str, str] | None = None) -> int:
     """Run `python *args` inside .venv from the project root; returns its exit code."""
     python = ensure_environment()
-    merged = {**os.environ, **(env or {})}
-    merged["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), merged.get("PYTHONPATH")]))
-    return subprocess.run([str(python), *args], cwd=ROOT, env=merged).returncode
+    return subprocess.run([str(python), *args], cwd=ROOT, env=_environment(env)).returncode

@@ -50,7 +50,7 @@ async def prepare_database(database: Database, settings: Settings) -> None:
     elif pending := await pending_migrations(database):
         raise RuntimeError(
             f"the database schema is not up to date ({', '.join(pending)}): "
-            "run `python -m server migrate` before starting the service"
+            "run `credentials-api migrate` before starting the service"
         )
     if settings.load_demo_data:
         async with database.transaction(unscoped()) as session:

@@ -1,6 +1,6 @@
 """Command line: serve, migrate, and the administration of tenants, users and tokens.
 
-One entry point (`python -m server`) with subcommands; each has --help.
+One entry point (`credentials-api`, or `python -m server`) with subcommands; each has --help.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import gc
 import json
+import signal
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -60,7 +61,7 @@ async def _require_migrated(database: Database) -> None:
     if pending := await pending_migrations(database):
         raise SettingsError(
             f"the database schema is not up to date ({', '.join(pending)}): "
-            "run `python -m server migrate` first"
+            "run `credentials-api migrate` first"
         )
 
 
@@ -75,6 +76,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     configure_logging(settings.log_level)
     app = create_app(settings)
     _tune_garbage_collection()
+    signal.signal(signal.SIGTERM, _exit_after_drain)
     uvicorn.run(
         app,
         log_config=None,  # keep the JSON logging configured above
@@ -83,6 +85,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
+
+
+def _exit_after_drain(signum: int, _: object) -> None:
+    """SIGTERM's handler outside uvicorn's own. uvicorn catches the signal, drains, and
+    then raises it again to the handler that was in place before it started, which would
+    end the process with 143: with this one a stop that drained cleanly exits 0, as
+    process managers expect of a clean stop (and a SIGTERM before uvicorn listens ends the
+    process at once, with nothing to drain)."""
+    raise SystemExit(0)
 
 
 def _tune_garbage_collection() -> None:
@@ -106,7 +117,7 @@ def _export_schema(args: argparse.Namespace, _: Settings) -> None:
     if args.check:
         if not SCHEMA_FILE.exists() or SCHEMA_FILE.read_text() != sdl:
             raise SystemExit(
-                "schema.graphql is out of date: run `python -m server export-schema` and commit it"
+                "schema.graphql is out of date: run `credentials-api export-schema` and commit it"
             )
         return
     SCHEMA_FILE.write_text(sdl)
@@ -281,7 +292,7 @@ def _export_csv(args: argparse.Namespace, settings: Settings) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m server",
+        prog="credentials-api",
         description="Workforce credentials API. Settings come from the environment "
         "(DATABASE_URL, BROADCAST_URL, ENVIRONMENT, SECRET_KEY, ...: see README).",
     )

@@ -452,7 +452,7 @@ def test_administration_before_migrate_says_to_migrate(tmp_path: Path) -> None:
 
     # Then the operator is told what to run first
     assert result.returncode == USAGE_ERROR
-    assert "python -m server migrate" in result.stderr
+    assert "credentials-api migrate" in result.stderr
 
 
 def test_migrate_creates_the_folder_of_the_sqlite_file(tmp_path: Path) -> None:
@@ -488,7 +488,7 @@ def test_top_level_help_lists_every_subcommand(tmp_path: Path) -> None:
 
     # Then it shows its usage and every subcommand, touching no database
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: python -m server")
+    assert result.stdout.startswith("usage: credentials-api")
     assert {"serve", "migrate", "export-schema", "issue-token", "revoke-token"} <= set(SUBCOMMANDS)
     for name in SUBCOMMANDS:
         assert name in result.stdout
@@ -509,7 +509,7 @@ def test_every_subcommand_has_help(
     # Then it prints its own usage and exits 0
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"usage: python -m server {subcommand}")
+    assert out.startswith(f"usage: credentials-api {subcommand}")
     assert "-h, --help" in out
 
 

@@ -396,7 +396,7 @@ def test_postgres_refuses_to_start_unmigrated_then_serves_after_migrate(
 
     # Then it refuses, says what to run, and never listens
     assert exited.returncode != 0
-    assert "python -m server migrate" in exited.output
+    assert "credentials-api migrate" in exited.output
     assert "Uvicorn running" not in exited.output
     assert not is_listening(exited.port)
 
