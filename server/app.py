@@ -21,6 +21,7 @@ from schema import build_schema
 from schema.limits import QueryLimits
 from server.csv_routes import csv_endpoints
 from server.database import Database
+from server.graphiql import graphiql_asset_routes
 from server.graphql_view import GraphQLEndpoint
 from server.imports import ImportRunner
 from server.media_download import MediaDownload
@@ -152,6 +153,7 @@ def create_app(
             Route("/metrics", metrics_page),
             Route("/credentials/template.csv", csv_template),
             Route("/credentials/export.csv", csv_export),
+            *graphiql_asset_routes(settings),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

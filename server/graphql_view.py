@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import Schema
@@ -21,6 +21,7 @@ from resolvers.errors import NotAuthenticatedError
 from server.auth import authenticate, token_from_connection_params
 from server.database import Database
 from server.event_hub import EventHub
+from server.graphiql import graphiql_page
 from server.metrics import Metrics
 from server.ratelimit import CostBuckets
 from server.request_id import request_id_of
@@ -116,6 +117,11 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             parsed = scope.get("state", {}).get(_PARSED_REQUEST)
             if isinstance(parsed, Request):
                 await parsed.close()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our GraphiQL page (server/graphiql.py): the token prefilled in dev, every
+        subscription over the WebSocket, and a plain message when its scripts fail."""
+        return HTMLResponse(graphiql_page(self.settings))
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         """Strawberry's parsing, with a `map` that does not fit `operations` (not an

@@ -23,7 +23,15 @@ README = (ROOT / "README.md").read_text()
 # Programs that are not ours, shown for the operator's own machine; checked by name only.
 EXTERNAL = {"curl", "pg_dump", "pg_restore"}
 # Inline code that starts like this is a command (other inline code is a name or a value).
-COMMAND_STARTS = ("python3 ", ".venv/bin/", "FUZZ_EXAMPLES=", "pg_dump ", "pg_restore ", "curl ")
+COMMAND_STARTS = (
+    "python3 ",
+    ".venv/bin/",
+    "FUZZ_EXAMPLES=",
+    "GRAPHIQL_ASSETS_URL=",
+    "pg_dump ",
+    "pg_restore ",
+    "curl ",
+)
 ENTRY_POINTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
 
 
