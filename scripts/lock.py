@@ -32,6 +32,8 @@ def main(uv_args: list[str]) -> int:
         "dev",
         "--universal",
         "--generate-hashes",
+        # The platform's certificate store, as pip uses: a proxy's or a company's own CA.
+        "--system-certs",
         "--output-file",
         LOCK.name,
         "--custom-compile-command",
