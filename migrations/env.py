@@ -4,6 +4,7 @@ engine when the `alembic` command is used directly (DATABASE_URL)."""
 from __future__ import annotations
 
 import asyncio
+from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -42,6 +43,8 @@ shared_connection = context.config.attributes.get("connection")
 if shared_connection is not None:
     _run_migrations(shared_connection)
 else:
+    if context.config.config_file_name:  # the `alembic` command: say what it applies
+        fileConfig(context.config.config_file_name, disable_existing_loggers=False)
     configured = context.config.get_main_option("sqlalchemy.url")
     url = normalize_database_url(configured) if configured else Settings.from_env().database_url
     asyncio.run(_run_on_own_engine(url))

@@ -321,9 +321,14 @@ def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def _sqlite_timestamp(connection: AsyncConnection, moment: datetime) -> Any:
-    """`moment` as the timestamp columns store it on SQLite (their bind processing)."""
-    column_type = _credentials.c.created_at.type
-    processor = column_type.bind_processor(connection.dialect)
-    value = column_type.process_bind_param(moment, connection.dialect)  # type: ignore[attr-defined]
-    return value if processor is None else processor(value)
+def _sqlite_timestamp(connection: AsyncConnection, moment: datetime) -> str:
+    """`moment` as the timestamp columns store it on SQLite: a string from the column
+    type's own bind processing, as the ORM writes it. The column's generic type has no
+    processor; its SQLite implementation formats the value, so no datetime ever reaches
+    the sqlite3 module's default adapter (deprecated since Python 3.12)."""
+    dialect = connection.dialect
+    processor = _credentials.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    value = moment if processor is None else processor(moment)
+    if not isinstance(value, str):
+        raise TypeError(f"SQLite timestamps are bound as text, not {type(value).__name__}")
+    return value

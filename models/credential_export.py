@@ -9,12 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select
 
 from models.credential import Credential
-from models.credential_filter import (
-    LATEST,
-    ExpiryWindow,
-    counted_expiry_status,
-    listed,
-)
+from models.credential_filter import LATEST, ExpiryWindow, expiry_status_of, listed
 from models.credential_type import CredentialType
 from models.user import User
 
@@ -26,8 +21,10 @@ def select_export_rows(
 ) -> Select[*tuple[Any, ...]]:
     """(holder id, holder company id, email, name, type name, issue, expiry, number,
     external id, approval status, expiry status, archived at) per credential the viewer
-    may see. `conditions` come from CredentialFilter.clauses; the expiry status is the
-    API's `expiryStatus` on the window's day."""
+    may see. `conditions` come from CredentialFilter.clauses. Every column of the row is
+    the latest version's, its expiry status too (of its expiry date on the window's day):
+    beside a pending renewal's dates, the status of the older version that still counts
+    would contradict them."""
     return (
         listed(
             User.id,
@@ -40,7 +37,7 @@ def select_export_rows(
             LATEST.credential_number,
             Credential.external_id,
             LATEST.approval_status,
-            counted_expiry_status(window),
+            expiry_status_of(LATEST.expiry_date, window),
             Credential.archived_at,
         )
         .where(holder_visibility, *conditions)

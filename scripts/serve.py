@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from _bootstrap import run_in_environment
+from _bootstrap import exec_in_environment
 
 if __name__ == "__main__":
-    raise SystemExit(run_in_environment("-m", "server", "serve", *sys.argv[1:]))
+    raise SystemExit(exec_in_environment("-m", "server", "serve", *sys.argv[1:]))

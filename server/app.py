@@ -24,6 +24,7 @@ from schema.limits import QueryLimits
 from server.csv_routes import csv_endpoints
 from server.database import Database, PoolShape
 from server.delivery_worker import DeliveryWorker
+from server.graphiql import graphiql_asset_routes
 from server.graphql_view import GraphQLEndpoint
 from server.http_errors import ErrorShapeMiddleware, error_response, http_exception
 from server.imports import ImportRunner
@@ -55,7 +56,7 @@ async def prepare_database(database: Database, settings: Settings) -> None:
     elif pending := await pending_migrations(database):
         raise RuntimeError(
             f"the database schema is not up to date ({', '.join(pending)}): "
-            "run `python -m server migrate` before starting the service"
+            "run `credentials-api migrate` before starting the service"
         )
     if settings.load_demo_data:
         async with database.transaction(unscoped()) as session:
@@ -189,6 +190,7 @@ def create_app(
             Route("/metrics", metrics_page),
             Route("/credentials/template.csv", csv_template),
             Route("/credentials/export.csv", csv_export),
+            *graphiql_asset_routes(settings),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -1,6 +1,6 @@
 """Command line: serve, migrate, and the administration of tenants, users and tokens.
 
-One entry point (`python -m server`) with subcommands; each has --help.
+One entry point (`credentials-api`, or `python -m server`) with subcommands; each has --help.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import gc
 import json
+import signal
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -17,16 +18,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
 from models.media import select_stored_keys
 from models.tenancy import unscoped
 from models.user import User
+from server.cli_errors import CommandError, ExitCode, unavailable
 from server.database import Database
 from server.logs import configure_logging
 from server.media_store import create_media_store
-from server.migrations import pending_migrations, upgrade_to_head
+from server.migrations import applied_revisions, pending_migrations, upgrade_to_head
 from server.settings import Settings, SettingsError
 from services import identity
 from services.errors import DomainError
@@ -43,12 +46,28 @@ def _emit(payload: dict[str, Any]) -> None:
     print(json.dumps(payload, default=str))
 
 
-def _on_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run `work` on a database of its own, closed afterwards."""
+def _on_database(
+    settings: Settings, work: Callable[[Database], Awaitable[T]], *, create_folder: bool = False
+) -> T:
+    """Run `work` on a database of its own, closed afterwards. A database that does not
+    answer is a CommandError (UNAVAILABLE), found before `work` starts."""
 
     async def run() -> T:
+        path = settings.sqlite_path()
+        if path is not None and not create_folder and not path.exists():
+            raise CommandError(
+                f"there is no database at {path}: run `credentials-api migrate` first "
+                "(or check DATABASE_URL)",
+                ExitCode.NOT_MIGRATED,
+            )
         database = Database(settings.database_url)
         try:
+            try:
+                if create_folder and path is not None:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                await database.ping()
+            except (OSError, SQLAlchemyError) as error:
+                raise unavailable("the database", settings.database_url, error) from None
             return await work(database)
         finally:
             await database.dispose()
@@ -58,9 +77,10 @@ def _on_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -
 
 async def _require_migrated(database: Database) -> None:
     if pending := await pending_migrations(database):
-        raise SettingsError(
+        raise CommandError(
             f"the database schema is not up to date ({', '.join(pending)}): "
-            "run `python -m server migrate` first"
+            "run `credentials-api migrate` first",
+            ExitCode.NOT_MIGRATED,
         )
 
 
@@ -75,6 +95,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     configure_logging(settings.log_level)
     app = create_app(settings)
     _tune_garbage_collection()
+    signal.signal(signal.SIGTERM, _exit_after_drain)
     uvicorn.run(
         app,
         log_config=None,  # keep the JSON logging configured above
@@ -83,6 +104,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
+
+
+def _exit_after_drain(signum: int, _: object) -> None:
+    """SIGTERM's handler outside uvicorn's own. uvicorn catches the signal, drains, and
+    then raises it again to the handler that was in place before it started, which would
+    end the process with 143: with this one a stop that drained cleanly exits 0, as
+    process managers expect of a clean stop (and a SIGTERM before uvicorn listens ends the
+    process at once, with nothing to drain)."""
+    raise SystemExit(0)
 
 
 def _tune_garbage_collection() -> None:
@@ -95,8 +125,14 @@ def _tune_garbage_collection() -> None:
 
 
 def _migrate(_: argparse.Namespace, settings: Settings) -> None:
-    _on_database(settings, upgrade_to_head)
-    _emit({"migrated": True})
+    async def migrate(database: Database) -> dict[str, Any]:
+        before = await applied_revisions(database)
+        await upgrade_to_head(database)
+        after = await applied_revisions(database)
+        revision = after[-1].split()[0]
+        return {"migrated": True, "applied": after[len(before) :], "revision": revision}
+
+    _emit(_on_database(settings, migrate, create_folder=True))
 
 
 def _export_schema(args: argparse.Namespace, _: Settings) -> None:
@@ -105,9 +141,11 @@ def _export_schema(args: argparse.Namespace, _: Settings) -> None:
     sdl = export_sdl()
     if args.check:
         if not SCHEMA_FILE.exists() or SCHEMA_FILE.read_text() != sdl:
-            raise SystemExit(
-                "schema.graphql is out of date: run `python -m server export-schema` and commit it"
+            raise CommandError(
+                "schema.graphql is out of date: run `credentials-api export-schema` and commit it",
+                ExitCode.FAILED,
             )
+        print("schema.graphql is up to date")
         return
     SCHEMA_FILE.write_text(sdl)
     print(f"wrote {SCHEMA_FILE.name}")
@@ -216,7 +254,14 @@ def _revoke_token_everywhere(args: argparse.Namespace, settings: Settings) -> No
     from server.broker import publish_once, revoked_token_signal
 
     _admin(_revoke_token)(args, settings)
-    asyncio.run(publish_once(settings.broadcast_url, [revoked_token_signal(args.token_id)]))
+    try:
+        asyncio.run(publish_once(settings.broadcast_url, [revoked_token_signal(args.token_id)]))
+    except OSError as error:  # revoked all the same: instances see it at their next check
+        print(
+            f"warning: {unavailable('the broker', settings.broadcast_url, error)}; open "
+            "subscriptions of the token end at their next re-check (SUBSCRIPTION_AUTH_RECHECK_S)",
+            file=sys.stderr,
+        )
 
 
 def _sweep_expiry(args: argparse.Namespace, settings: Settings) -> None:
@@ -287,23 +332,36 @@ def _backup(args: argparse.Namespace, settings: Settings) -> None:
             "(see the README's operations guide)"
         )
     if not source.exists():
-        raise SettingsError(f"there is no database at {source}")
+        raise CommandError(f"there is no database at {source}", ExitCode.FILE)
     target = Path(args.target)
     if target.exists():
-        raise SettingsError(f"{target} exists: choose a new file, a backup never overwrites")
-    with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(target)) as copy:
-        live.backup(copy)
+        raise CommandError(
+            f"{target} exists: choose a new file, a backup never overwrites", ExitCode.FILE
+        )
+    if not target.parent.is_dir():
+        raise CommandError(
+            f"the folder {target.parent} does not exist: create it, or choose another",
+            ExitCode.FILE,
+        )
+    try:
+        with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(target)) as copy:
+            live.backup(copy)
+    except sqlite3.Error as error:
+        target.unlink(missing_ok=True)
+        raise CommandError(f"the backup to {target} failed: {error}", ExitCode.FILE) from None
     _emit({"backup": str(target), "bytes": target.stat().st_size})
 
 
 def _import_csv(args: argparse.Namespace, settings: Settings) -> None:
-    from server.csv_cli import ProgressBar, import_file
+    from server.csv_cli import import_file, judge_import, progress_bar
 
     async def run(database: Database) -> dict[str, Any]:
         await _require_migrated(database)
-        return await import_file(database, args, None if args.quiet else ProgressBar(sys.stderr))
+        return await import_file(database, args, progress_bar(sys.stderr, quiet=args.quiet))
 
-    _emit(_on_database(settings, run))
+    report = _on_database(settings, run)
+    _emit(report)
+    judge_import(report)
 
 
 def _export_csv(args: argparse.Namespace, settings: Settings) -> None:
@@ -318,7 +376,7 @@ def _export_csv(args: argparse.Namespace, settings: Settings) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m server",
+        prog="credentials-api",
         description="Workforce credentials API. Settings come from the environment "
         "(DATABASE_URL, BROADCAST_URL, ENVIRONMENT, SECRET_KEY, ...: see README).",
     )
@@ -385,8 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     pset.add_argument("name")
     pset.add_argument(
         "--permission",
-        action="append",
-        help="CREDENTIALS_MANAGE, USERS_MANAGE or COMPANIES_MANAGE (repeat for several)",
+        action="extend",
+        nargs="+",
+        metavar="PERMISSION",
+        help="one or more of CREDENTIALS_MANAGE, USERS_MANAGE, COMPANIES_MANAGE "
+        "(--permission A B, or --permission A --permission B)",
     )
     pset.set_defaults(run=_admin(_create_permission_set))
 
@@ -425,10 +486,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Runs one command; an expected failure prints one line on stderr and exits with its
+    code (server.cli_errors.ExitCode)."""
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
         args.run(args, settings)
-    except (SettingsError, DomainError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    except CommandError as error:
+        _fail(str(error), error.code)
+    except SettingsError as error:
+        _fail(str(error), ExitCode.USAGE)
+    except DomainError as error:
+        _fail(str(error), ExitCode.REFUSED)
+
+
+def _fail(message: str, code: ExitCode) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)

@@ -11,40 +11,80 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
 from models.base import utcnow
-from models.import_job import ErrorPolicy
+from models.import_job import ErrorPolicy, ImportStatus
 from models.tenancy import scoped_to, unscoped
+from server.cli_errors import CommandError, ExitCode
 from server.database import Database
-from server.settings import Settings, SettingsError
+from server.settings import Settings
 from services import identity
 from services.csv_io.engine import ImportOptions, run_import
 from services.csv_io.export import export_csv
 from services.csv_io.jobs import JobReport, start_job
 from services.visibility import search_scope
 
-_BAR_WIDTH = 30
 Command = Callable[[argparse.Namespace, Settings], None]
 
 
 class ProgressBar:
-    """One line on a terminal, redrawn after each batch."""
+    """The import's progress on a terminal (rich), shown from the first batch on."""
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._task = self._progress.add_task("import", total=None, counts="")
+        self._started = False
 
     def __call__(self, report: JobReport) -> None:
-        share = report.bytes_read / report.bytes_total if report.bytes_total else 1.0
-        filled = int(_BAR_WIDTH * min(share, 1.0))
-        self.out.write(
-            f"\r[{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] {share:6.1%} "
-            f"{report.rows_read:,} rows: {report.created:,} new, {report.versioned:,} "
-            f"versions, {report.unchanged:,} unchanged, {report.failed_count:,} failed"
+        if not self._started:
+            self._progress.start()
+            self._started = True
+        self._progress.update(
+            self._task,
+            completed=report.bytes_read,
+            total=report.bytes_total or None,
+            counts=f"{report.rows_read:,} rows: {report.created:,} new, "
+            f"{report.versioned:,} versions, {report.unchanged:,} unchanged, "
+            f"{report.failed_count:,} failed",
         )
-        self.out.flush()
 
     def close(self) -> None:
-        self.out.write("\n")
-        self.out.flush()
+        if self._started:
+            self._progress.refresh()
+            self._progress.stop()
+
+
+def progress_bar(stream: TextIO, *, quiet: bool) -> ProgressBar | None:
+    """A progress bar on `stream` if it is a terminal: never in a pipe, a file or a log."""
+    if quiet or not stream.isatty():
+        return None
+    return ProgressBar(Console(file=stream))
+
+
+def judge_import(report: dict[str, Any]) -> None:
+    """After the report is printed: a FAILED job is the command failing (exit FAILED)."""
+    if report["status"] == ImportStatus.FAILED.value:
+        first = report["problems"][0] if report["problems"] else None
+        reason = f" ({first['code']}: {first['message']})" if first else ""
+        raise CommandError(
+            f"the import failed{reason}: nothing was imported; the report is on stdout",
+            ExitCode.FAILED,
+        )
 
 
 async def import_file(
@@ -52,7 +92,7 @@ async def import_file(
 ) -> dict[str, Any]:
     path = Path(args.file)
     if not path.is_file():
-        raise SettingsError(f"{path} is not a file")
+        raise CommandError(f"{path} is not a file", ExitCode.FILE)
     async with database.read(unscoped()) as session:
         viewer = await identity.viewer_of_user(session, args.user)
     options = ImportOptions(
@@ -92,17 +132,20 @@ async def export_file(database: Database, args: argparse.Namespace, filter_json:
     try:
         credential_filter = credential_filter_from_json(build_schema(), filter_json)
     except ValueError as error:
-        raise SettingsError(f"--filter: {error}") from None
+        raise CommandError(f"--filter: {error}", ExitCode.USAGE) from None
+    target = None if args.output == "-" else Path(args.output)
+    if target is not None and target.exists():
+        raise CommandError(f"{target} exists: choose a new file", ExitCode.FILE)
     async with database.read(unscoped()) as session:
         viewer = await identity.viewer_of_user(session, args.user)
     out: TextIO
-    if args.output == "-":
+    if target is None:
         out = sys.stdout
     else:
-        target = Path(args.output)
-        if target.exists():
-            raise SettingsError(f"{target} exists: choose a new file")
-        out = target.open("w", encoding="utf-8", newline="")
+        try:
+            out = target.open("x", encoding="utf-8", newline="")
+        except OSError as error:
+            raise CommandError(f"cannot write {target}: {error.strerror}", ExitCode.FILE) from None
     written = 0
     try:
         async with database.read(scoped_to(viewer.organization_id)) as session:
@@ -138,7 +181,9 @@ def add_commands(commands: Any, run_import_csv: Command, run_export_csv: Command
         help="import the good rows (default: nothing unless every row is good)",
     )
     imp.add_argument("--show-problems", type=int, default=20, help="problems to print")
-    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.add_argument(
+        "--quiet", action="store_true", help="no progress bar (there is none unless on a terminal)"
+    )
     imp.set_defaults(run=run_import_csv)
 
     exp = commands.add_parser("export-csv", help="export credentials as CSV, as a user sees them")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import Schema
@@ -28,6 +28,7 @@ from resolvers.errors import NotAuthenticatedError
 from server.auth import authenticate, token_from_connection_params
 from server.database import Database
 from server.event_hub import EventHub
+from server.graphiql import graphiql_page
 from server.graphql_status import http_answer
 from server.http_errors import (
     GRAPHQL_RESPONSE,
@@ -278,6 +279,11 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         except RecursionError:
             text = data if isinstance(data, str) else data.decode(errors="replace")
             raise json.JSONDecodeError("JSON nested too deeply", text, 0) from None
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our GraphiQL page (server/graphiql.py): the token prefilled in dev, every
+        subscription over the WebSocket, and a plain message when its scripts fail."""
+        return HTMLResponse(graphiql_page(self.settings))
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         """Strawberry's parsing, with a `map` that does not fit `operations` (not an

@@ -47,3 +47,17 @@ def _pending(connection: Connection, config: Config) -> list[str]:
 async def pending_migrations(database: Database) -> list[str]:
     async with database.engine.connect() as connection:
         return await connection.run_sync(_pending, alembic_config())
+
+
+def _applied(connection: Connection, config: Config) -> list[str]:
+    current = MigrationContext.configure(connection).get_current_revision()
+    if current is None:
+        return []
+    revisions = ScriptDirectory.from_config(config).iterate_revisions(current, "base")
+    return [f"{revision.revision} {revision.doc}" for revision in reversed(list(revisions))]
+
+
+async def applied_revisions(database: Database) -> list[str]:
+    """The migrations the database has, oldest first, each as "revision description"."""
+    async with database.engine.connect() as connection:
+        return await connection.run_sync(_applied, alembic_config())

@@ -158,6 +158,7 @@ class Settings:
     environment: Environment = Environment.DEV
     secret_key: str = DEFAULT_SECRET_KEY
     graphiql: bool = True
+    graphiql_assets_url: str = "https://unpkg.com"
     introspection: bool = True
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     load_demo_data: bool = True
@@ -235,6 +236,7 @@ class Settings:
             environment=environment,
             secret_key=env.get("SECRET_KEY") or DEFAULT_SECRET_KEY,
             graphiql=_bool(env, "GRAPHIQL", dev),
+            graphiql_assets_url=env.get("GRAPHIQL_ASSETS_URL") or "https://unpkg.com",
             introspection=_bool(env, "INTROSPECTION", dev),
             allowed_origins=_list(env, "ALLOWED_ORIGINS"),
             load_demo_data=_bool(env, "LOAD_DEMO_DATA", dev),

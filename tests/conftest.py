@@ -4,10 +4,11 @@ in-process client for the GraphQL endpoint."""
 from __future__ import annotations
 
 import copy
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,17 @@ from tests.world import World, build_world
 __all__ = ["fresh_postgres_url"]  # a fixture for every test module
 
 
+def _refuse_default_adapter(value: date) -> str:
+    raise TypeError(
+        f"a {type(value).__name__} reached the sqlite3 driver: bind it as text "
+        "(its default date and datetime adapters are deprecated since Python 3.12)"
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # On every Python, not only those that warn: our code converts dates itself.
+    sqlite3.register_adapter(datetime, _refuse_default_adapter)
+    sqlite3.register_adapter(date, _refuse_default_adapter)
     if backends.REQUIRE_SERVICES and not (backends.POSTGRES_URL and backends.REDIS_URL):
         raise pytest.UsageError(
             "TEST_REQUIRE_SERVICES=1 needs TEST_POSTGRES_URL and TEST_REDIS_URL set"

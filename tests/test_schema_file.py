@@ -11,7 +11,7 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 def test_committed_schema_matches_the_code() -> None:
     assert SCHEMA_FILE.read_text() == export_sdl(), (
-        "schema.graphql is out of date: run `python -m server export-schema` and commit it"
+        "schema.graphql is out of date: run `credentials-api export-schema` and commit it"
     )
 
 

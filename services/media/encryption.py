@@ -4,7 +4,7 @@ An object on disk is `CME1`, the 4-byte id of the key that sealed it, a 12-byte 
 nonce, then the ciphertext and its tag; the object's key is the associated data, so a
 file moved to another name does not open. Several keys may be configured: the first
 seals new objects, every one opens objects (that is how a key is rotated: add the new
-key first, re-seal with `python -m server reseal-media`, then drop the old one).
+key first, re-seal with `credentials-api reseal-media`, then drop the old one).
 Objects written before encryption was turned on (no `CME1` header: no accepted photo or
 PDF starts with it) are read as they are until re-sealed.
 

@@ -8,17 +8,21 @@ import csv
 import io
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from models.credential import Credential, CredentialVersion
 from models.event import CredentialEvent
 from models.import_job import ImportJob, ImportRowResult, ImportStatus
 from models.tenancy import unscoped
+from server.cli_errors import ExitCode
+from server.csv_cli import progress_bar
 from server.database import Database
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import create_type
@@ -48,29 +52,33 @@ def _run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _kill_after_first_batch(command: list[str], database_url: str) -> int:
-    """Runs import-csv until its progress bar shows a batch written (not committed:
-    REJECT_EVERYTHING commits once, at the end), then SIGKILLs it; its exit code."""
+    """Runs import-csv with its stderr on a terminal until its progress bar shows a batch
+    written (not committed: REJECT_EVERYTHING commits once, at the end), then SIGKILLs it;
+    its exit code."""
+    terminal, stderr = pty.openpty()
     process = subprocess.Popen(
         command,
         cwd=ROOT,
         env=service_env({"DATABASE_URL": database_url}),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=stderr,
     )
-    assert process.stderr is not None
-    seen = ""
+    os.close(stderr)
+    seen = b""
     try:
-        while " rows:" not in seen:
-            char = process.stderr.read(1)
-            assert char, f"import-csv ended before its first batch: {seen}"
-            seen += char
+        while b" rows:" not in seen:
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # EIO: the process closed its end
+                chunk = b""
+            assert chunk, f"import-csv ended before its first batch: {seen!r}"
+            seen += chunk
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.kill()
         process.wait(timeout=CLI_TIMEOUT_S)
-        process.stderr.close()
+        os.close(terminal)
     return process.returncode
 
 
@@ -133,13 +141,72 @@ async def test_import_then_export_on_the_command_line(
     # When an operator imports it, then exports
     imported = _run(database_url, "import-csv", str(register), "--user", admin, "--no-dry-run")
     exported = _run(database_url, "export-csv", "--user", admin)
-    # Then the import printed its report and a progress bar, and the export holds both
+    # Then the import printed its report (and no progress bar: its stderr is no terminal),
+    # and the export holds both
     assert imported.returncode == 0, imported.stderr
     report = json.loads(imported.stdout)
     assert (report["status"], report["created"]) == ("SUCCEEDED", 2)
-    assert "100.0%" in imported.stderr
+    assert imported.stderr == ""
     rows = list(csv.reader(io.StringIO(exported.stdout)))
     assert sorted(row[4] for row in rows[1:]) == ["FA-1", "FA-2"]
     # And a dry run of the same file would change nothing
     again = _run(database_url, "import-csv", str(register), "--user", admin, "--quiet")
     assert json.loads(again.stdout)["unchanged"] == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "NOT_CSV"),
+        (
+            HEADER.encode() + "x@example.com,Premi\u00e8re,2026-01-10,,\n".encode("latin-1"),
+            "NOT_UTF8",
+        ),
+        (b"Holder email,Credential type\nx@example.com,First Aid\n", "MISSING_COLUMN"),
+        (HEADER.encode() + b"nobody@example.com,First Aid,2026-01-10,2029-01-10,FA-1\n", None),
+    ],
+    ids=["not-csv", "not-utf8", "missing-column", "a-bad-row"],
+)
+async def test_a_failed_import_exits_non_zero_with_its_report(
+    graphql: GraphQLClient,
+    world: World,
+    database: Database,
+    database_url: str,
+    tmp_path: Path,
+    content: bytes,
+    code: str | None,
+) -> None:
+    # Given a file the import refuses (a bad row: nothing is imported under REJECT_EVERYTHING)
+    await create_type(graphql, world.token("admin"), name="First Aid")
+    register = tmp_path / "register.csv"
+    register.write_bytes(content)
+
+    # When an operator imports it
+    admin = str(world.user_ids["admin"])
+    result = _run(database_url, "import-csv", str(register), "--user", admin, "--no-dry-run")
+
+    # Then the command fails: the report on stdout, one line on stderr, nothing imported
+    assert result.returncode == ExitCode.FAILED, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "FAILED"
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: the import failed (")
+    if code is not None:
+        assert code in [problem["code"] for problem in report["problems"]]
+        assert code in line
+    assert await _count(database, Credential) == 0
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    # Given stderr that is a terminal, and one that is not
+    terminal, other_end = pty.openpty()
+    try:
+        with os.fdopen(os.dup(other_end), "w") as on_terminal, io.StringIO() as piped:
+            # When the import asks for a progress bar
+            # Then there is one on the terminal only, and none when asked to be quiet
+            assert progress_bar(on_terminal, quiet=False) is not None
+            assert progress_bar(on_terminal, quiet=True) is None
+            assert progress_bar(piped, quiet=False) is None
+    finally:
+        os.close(terminal)
+        os.close(other_end)

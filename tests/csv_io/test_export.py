@@ -139,3 +139,25 @@ async def test_export_holds_its_search_to_the_lists_rules(
     # Then it is refused the same way, before anything is read
     assert response.status_code == 400, response.text[:200]
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_rows_expiry_status_is_that_of_its_own_dates(
+    graphql: GraphQLClient, world: World
+) -> None:
+    # Given a credential whose approved version expired, renewed by a version awaiting approval
+    await create_type(graphql, world.token("admin"), name="First Aid")
+    expired = HEADER + "acme_worker@example.com,First Aid,2020-01-10,2021-01-10,FA-1\n"
+    renewal = HEADER + "acme_worker@example.com,First Aid,2026-01-10,2099-01-10,FA-2\n"
+    first = (await import_csv(graphql, world.token("admin"), expired, approve_all=True))["job"]
+    second = (await import_csv(graphql, world.token("admin"), renewal))["job"]
+    assert (first["createdCount"], second["versionedCount"]) == (1, 1)
+
+    # When the admin exports it
+    [header, row] = await _export(graphql, world.token("admin"))
+
+    # Then the row is the latest version's throughout: its dates, its approval and the expiry
+    # status of those dates, not the expired version's status beside the renewal's dates
+    by_title = dict(zip(header, row, strict=True))
+    assert (by_title["Issue date"], by_title["Expiry date"]) == ("2026-01-10", "2099-01-10")
+    assert by_title["Approval status"] == "PENDING"
+    assert by_title["Expiry status"] == "VALID"

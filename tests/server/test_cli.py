@@ -1,6 +1,7 @@
 """The command line as an operator uses it: `python -m server ...` in a subprocess against
 a SQLite file, each administration command printing one JSON line; refusals exit with
-code 2, say what is wrong on stderr and change nothing."""
+the code of their kind (server.cli_errors.ExitCode), say what is wrong in one line on
+stderr and change nothing."""
 
 from __future__ import annotations
 
@@ -22,12 +23,12 @@ import pytest
 from models.permission import Permission
 from server.app import create_app
 from server.cli import build_parser, main
+from server.cli_errors import ExitCode
 from server.settings import Settings, normalize_database_url
 from tests.conftest import body_of
 from tests.server.process import ROOT, service_env
 
 ME_QUERY = "{ me { name email company { name } } }"
-USAGE_ERROR = 2
 CLI_TIMEOUT_S = 60
 
 
@@ -199,7 +200,9 @@ async def _me(api: httpx.AsyncClient, token: str) -> httpx.Response:
 def test_each_provisioning_command_prints_one_json_line(provisioned: Provisioned) -> None:
     # Given the provisioning run of the fixture
     # Then every command printed what it created, with ids to use in the next command
-    assert provisioned.migrate == {"migrated": True}
+    assert provisioned.migrate["migrated"] is True
+    assert provisioned.migrate["applied"][0].startswith("0001_identity ")
+    assert provisioned.migrate["applied"][-1].startswith(provisioned.migrate["revision"] + " ")
     assert provisioned.north["name"] == "North Builders"
     assert provisioned.south["organization_id"] != provisioned.north["organization_id"]
     assert provisioned.permission_set["permissions"] == ["CREDENTIALS_MANAGE", "USERS_MANAGE"]
@@ -217,8 +220,10 @@ def test_migrate_twice_is_harmless(provisioned: Provisioned) -> None:
     # When migrate runs again
     result = provisioned.run("migrate")
 
-    # Then it succeeds and leaves the data as it was
-    assert _json_line(result) == {"migrated": True}
+    # Then it succeeds, says it applied nothing, and leaves the data as it was
+    again = _json_line(result)
+    assert again["applied"] == []
+    assert again["revision"] == provisioned.migrate["revision"]
     assert _row_counts(provisioned.database) == before
 
 
@@ -298,9 +303,9 @@ def test_backup_never_overwrites_and_is_for_sqlite_only(provisioned: Provisioned
         {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "backup", "/tmp/x.db"
     )
 
-    assert refused.returncode == 2
+    assert refused.returncode == ExitCode.FILE
     assert "a backup never overwrites" in refused.stderr
-    assert on_postgres.returncode == 2
+    assert on_postgres.returncode == ExitCode.USAGE
     assert "pg_dump" in on_postgres.stderr
 
 
@@ -441,7 +446,7 @@ REFUSALS = {
 
 
 @pytest.mark.parametrize("case", list(REFUSALS))
-def test_a_refused_command_exits_2_explains_and_changes_nothing(
+def test_a_refused_command_exits_3_explains_and_changes_nothing(
     provisioned: Provisioned, case: str
 ) -> None:
     # Given the provisioned database
@@ -451,9 +456,10 @@ def test_a_refused_command_exits_2_explains_and_changes_nothing(
     # When the operator runs a command the rules refuse
     result = provisioned.run(*refusal.args(provisioned))
 
-    # Then it exits 2 with one clear line on stderr, prints nothing, and changes nothing
-    assert result.returncode == USAGE_ERROR, result.stderr
+    # Then it exits 3 with one clear line on stderr, prints nothing, and changes nothing
+    assert result.returncode == ExitCode.REFUSED, result.stderr
     assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
     assert result.stderr.startswith("error: ")
     assert "Traceback" not in result.stderr
     for expected in refusal.message(provisioned):
@@ -471,7 +477,7 @@ def test_an_unknown_organization_is_refused_with_a_clear_message(
     result = provisioned.run("create-company", "--org", "999999", "Ghost Company")
 
     # Then it is refused like any other mistake
-    assert result.returncode == USAGE_ERROR, result.stderr
+    assert result.returncode == ExitCode.REFUSED, result.stderr
     assert "no organization 999999" in result.stderr
     assert _row_counts(provisioned.database) == before
 
@@ -484,8 +490,8 @@ def test_administration_before_migrate_says_to_migrate(tmp_path: Path) -> None:
     result = _cli(env, "create-org", "Too Early")
 
     # Then the operator is told what to run first
-    assert result.returncode == USAGE_ERROR
-    assert "python -m server migrate" in result.stderr
+    assert result.returncode == ExitCode.NOT_MIGRATED
+    assert "credentials-api migrate" in result.stderr
 
 
 def test_migrate_creates_the_folder_of_the_sqlite_file(tmp_path: Path) -> None:
@@ -496,7 +502,7 @@ def test_migrate_creates_the_folder_of_the_sqlite_file(tmp_path: Path) -> None:
     result = _cli(_sqlite_env(database), "migrate")
 
     # Then it creates the folder and the database, as serve would
-    assert _json_line(result) == {"migrated": True}
+    assert _json_line(result)["migrated"] is True
     assert database.exists()
 
 
@@ -521,7 +527,7 @@ def test_top_level_help_lists_every_subcommand(tmp_path: Path) -> None:
 
     # Then it shows its usage and every subcommand, touching no database
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: python -m server")
+    assert result.stdout.startswith("usage: credentials-api")
     assert {"serve", "migrate", "export-schema", "issue-token", "revoke-token"} <= set(SUBCOMMANDS)
     for name in SUBCOMMANDS:
         assert name in result.stdout
@@ -542,7 +548,7 @@ def test_every_subcommand_has_help(
     # Then it prints its own usage and exits 0
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"usage: python -m server {subcommand}")
+    assert out.startswith(f"usage: credentials-api {subcommand}")
     assert "-h, --help" in out
 
 

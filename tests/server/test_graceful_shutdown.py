@@ -46,7 +46,7 @@ def test_sigterm_answers_the_request_in_flight_then_exits(tmp_path: Path) -> Non
         assert b'"me":{"name":"Ada Admin"}' in response
         # and the process ends by itself
         code = server.process.wait(timeout=15)
-    assert code in (0, -signal.SIGTERM)
+    assert code == 0
 
 
 def test_sigterm_closes_websockets_with_service_restart(tmp_path: Path) -> None:
@@ -75,4 +75,4 @@ def test_sigterm_closes_websockets_with_service_restart(tmp_path: Path) -> None:
         code = asyncio.run(subscriber_sees_close())
         # then it is told the service is restarting, and the process ends
         assert code == SERVICE_RESTART
-        assert server.process.wait(timeout=15) in (0, -signal.SIGTERM)
+        assert server.process.wait(timeout=15) == 0

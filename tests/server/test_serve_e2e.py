@@ -396,15 +396,18 @@ def test_postgres_refuses_to_start_unmigrated_then_serves_after_migrate(
 
     # Then it refuses, says what to run, and never listens
     assert exited.returncode != 0
-    assert "python -m server migrate" in exited.output
+    assert "credentials-api migrate" in exited.output
     assert "Uvicorn running" not in exited.output
     assert not is_listening(exited.port)
 
     # When the operator migrates with the CLI
     migrated = migrate_with_cli(fresh_postgres_url)
 
-    # Then it reports the migration
-    assert json.loads(migrated) == {"migrated": True}
+    # Then it reports every migration it applied, up to the one now in force
+    report = json.loads(migrated)
+    assert report["migrated"] is True
+    assert report["applied"][0].startswith("0001_identity ")
+    assert report["applied"][-1].startswith(report["revision"] + " ")
 
     # When the service starts again, with Redis as the broadcast backend
     with running_server({**env, "BROADCAST_URL": redis_url}) as server, _http(server) as http:
