@@ -40,12 +40,14 @@ _MIN_LEASE = timedelta(minutes=5)
 
 
 def email_config(settings: Settings) -> EmailConfig:
-    """The email channel's configuration; SettingsError for an SMTP_URL that cannot work."""
+    """The email channel's configuration; SettingsError for an SMTP_URL or
+    SMTP_CA_FILE that cannot work."""
     config = EmailConfig(
         target=settings.smtp_target(),
         sender=settings.smtp_from or "",
         public_url=settings.email_public_url(),
         timeout_s=float(settings.smtp_timeout_s),
+        tls_context=settings.smtp_tls_context(),
     )
     return config if config.sender else replace(config, sender=f"no-reply@{config.domain}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import ssl
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -12,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from services.delivery.email.smtp import SmtpTarget, parse_smtp_url
+from services.delivery.email.smtp import SmtpTarget, client_tls_context, parse_smtp_url
 from services.text import has_control_characters
 
 DEFAULT_SECRET_KEY = "insecure-development-secret-change-me"
@@ -105,6 +106,23 @@ def _smtp_target(url: str | None) -> SmtpTarget | None:
         raise SettingsError(str(error)) from None
 
 
+def _smtp_tls_context(ca_file: Path | None) -> ssl.SSLContext | None:
+    if ca_file is None:
+        return None
+    try:
+        return client_tls_context(ca_file)
+    except OSError as error:  # ssl.SSLError is one: a file without a usable certificate
+        reason = (
+            "it holds no PEM certificate that can be read"
+            if isinstance(error, ssl.SSLError)
+            else (error.strerror or str(error)).lower()
+        )
+        raise SettingsError(
+            f"SMTP_CA_FILE={str(ca_file)!r} cannot be used ({reason}): name a readable PEM "
+            "file of the CA certificates that issued the SMTP server's certificate"
+        ) from None
+
+
 def _public_url(raw: str) -> str:
     parts = urlsplit(raw.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
@@ -195,6 +213,8 @@ class Settings:
     smtp_from: str | None = None
     public_url: str | None = None
     smtp_timeout_s: int = 30
+    # PEM CA certificates trusted for the SMTP server instead of the system's (a private CA).
+    smtp_ca_file: Path | None = None
     delivery_worker: bool = True
     delivery_interval_s: int = 15
     delivery_max_attempts: int = 8
@@ -293,6 +313,10 @@ class Settings:
         """The SMTP server of SMTP_URL; None when email is not configured."""
         return _smtp_target(self.smtp_url)
 
+    def smtp_tls_context(self) -> ssl.SSLContext | None:
+        """What verifies the SMTP server: SMTP_CA_FILE's CAs; None for the system's."""
+        return _smtp_tls_context(self.smtp_ca_file)
+
     def email_public_url(self) -> str:
         """Where links in messages point: PUBLIC_URL, or this instance in development."""
         return self.public_url or f"http://{self.host}:{self.port}"
@@ -305,10 +329,12 @@ class Settings:
 
 
 def _with_delivery_settings(settings: Settings, env: Mapping[str, str]) -> Settings:
-    """SMTP_URL, SMTP_FROM, PUBLIC_URL, SMTP_TIMEOUT_S and the delivery worker's settings;
-    an SMTP_URL that cannot be used refuses the start."""
+    """SMTP_URL, SMTP_FROM, PUBLIC_URL, SMTP_TIMEOUT_S, SMTP_CA_FILE and the delivery
+    worker's settings; an SMTP_URL or SMTP_CA_FILE that cannot be used refuses the start."""
     smtp_url = env.get("SMTP_URL") or None
     _smtp_target(smtp_url)
+    smtp_ca_file = Path(env["SMTP_CA_FILE"]) if env.get("SMTP_CA_FILE") else None
+    _smtp_tls_context(smtp_ca_file)
     public_url = env.get("PUBLIC_URL")
     return replace(
         settings,
@@ -316,6 +342,7 @@ def _with_delivery_settings(settings: Settings, env: Mapping[str, str]) -> Setti
         smtp_from=_smtp_from(env.get("SMTP_FROM")),
         public_url=_public_url(public_url) if public_url else None,
         smtp_timeout_s=_int(env, "SMTP_TIMEOUT_S", 30, minimum=1),
+        smtp_ca_file=smtp_ca_file,
         delivery_worker=_bool(env, "DELIVERY_WORKER", True),
         delivery_interval_s=_int(env, "DELIVERY_INTERVAL_S", 15, minimum=1),
         delivery_max_attempts=_int(env, "DELIVERY_MAX_ATTEMPTS", 8, minimum=1),

@@ -1,9 +1,11 @@
 """A real SMTP server in the test process (aiosmtpd), on a free loopback port: it
-receives mail over the socket as any relay would, and can refuse, hold or break on cue."""
+receives mail over the socket as any relay would, and can refuse, hold or break on cue;
+with a certificate it requires STARTTLS, or speaks TLS from the first byte (smtps)."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -24,6 +26,8 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    encrypted: bool = False  # the session was TLS when the message came
+    authenticated: bool = False
 
     @property
     def message_id(self) -> str:
@@ -57,8 +61,16 @@ class MailHandler:
             content = envelope.content
             assert isinstance(content, bytes)
             message = message_from_bytes(content, policy=policy.default)
+            transport = server.transport
+            encrypted = transport is not None and transport.get_extra_info("ssl_object") is not None
             self.received.append(
-                Received(str(envelope.mail_from), list(envelope.rcpt_tos), message)
+                Received(
+                    str(envelope.mail_from),
+                    list(envelope.rcpt_tos),
+                    message,
+                    encrypted=encrypted,
+                    authenticated=bool(session.authenticated),
+                )
             )
             count = len(self.received)
         if count == self.hold_at:
@@ -108,7 +120,13 @@ class MailServer:
 
 
 @contextmanager
-def mail_server(login: tuple[str, str] | None = None) -> Iterator[MailServer]:
+def mail_server(
+    login: tuple[str, str] | None = None,
+    starttls: ssl.SSLContext | None = None,
+    implicit_tls: ssl.SSLContext | None = None,
+) -> Iterator[MailServer]:
+    """`starttls`: the server's TLS context, offered and required before MAIL and AUTH;
+    `implicit_tls`: TLS from the first byte (smtps)."""
     handler = MailHandler()
     port = free_port()
     options: dict[str, Any] = {}
@@ -116,8 +134,14 @@ def mail_server(login: tuple[str, str] | None = None) -> Iterator[MailServer]:
         options = {
             "authenticator": _Logins(*login),
             "auth_required": True,
-            "auth_require_tls": False,  # loopback only, in a test
+            # Plain AUTH only after STARTTLS when offered; without TLS, loopback in a test.
+            # (aiosmtpd cannot tell an smtps session is encrypted: the handler records it.)
+            "auth_require_tls": starttls is not None,
         }
+    if starttls is not None:
+        options |= {"tls_context": starttls, "require_starttls": True}
+    if implicit_tls is not None:
+        options["ssl_context"] = implicit_tls
     controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:

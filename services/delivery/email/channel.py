@@ -3,6 +3,7 @@ choice, their address, an active account, email configured at all), and the mess
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -37,12 +38,14 @@ NOT_CONFIGURED = "email is not configured: set SMTP_URL"
 @dataclass(frozen=True)
 class EmailConfig:
     """SMTP_URL (None: email is off, and every email is recorded as skipped), SMTP_FROM,
-    PUBLIC_URL (links and the Message-ID's domain) and SMTP_TIMEOUT_S."""
+    PUBLIC_URL (links and the Message-ID's domain), SMTP_TIMEOUT_S and the TLS context of
+    SMTP_CA_FILE (None: the system's CAs)."""
 
     target: SmtpTarget | None
     sender: str
     public_url: str | None
     timeout_s: float = 30.0
+    tls_context: ssl.SSLContext | None = None
 
     @property
     def domain(self) -> str:
@@ -147,4 +150,5 @@ class EmailChannel:
             parseaddr(self.config.sender)[1],
             self.config.timeout_s,
             self.config.domain,
+            self.config.tls_context,
         )

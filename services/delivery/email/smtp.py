@@ -1,16 +1,20 @@
 """Sending over SMTP (aiosmtplib): the server named by SMTP_URL, one connection per batch.
 
 `smtp://user:pass@host:port` upgrades with STARTTLS when the server offers it,
-`smtp+starttls://` requires it, `smtps://` is TLS from the first byte. Replies 5xx fail a
-message for good; 4xx, refused connections and timeouts are temporary.
+`smtp+starttls://` requires it, `smtps://` is TLS from the first byte. The server's
+certificate and host name are always verified, against SMTP_CA_FILE when set (a private
+CA), else the system's CAs. Replies 5xx fail a message for good; 4xx, refused connections,
+timeouts and an untrusted certificate are temporary.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -77,6 +81,23 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
+def client_tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Verifies the server's certificate and host name: against the CA certificates of
+    `ca_file` only (a PEM file) when given, else the system's. OSError or ssl.SSLError
+    for a file that cannot be read or holds no certificate."""
+    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file)
+
+
+def _certificate_error(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The verification failure behind an error (aiosmtplib wraps it when connecting)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__
+    return None
+
+
 def _reply(code: int, message: str) -> str:
     return f"{code} {' '.join(message.split())}".strip()
 
@@ -84,6 +105,16 @@ def _reply(code: int, message: str) -> str:
 def classify(error: Exception) -> DeliveryFailure:
     """An aiosmtplib error as a delivery failure: permanent for a 5xx reply to this
     message, temporary for anything that may pass (4xx, the server away, a timeout)."""
+    if (untrusted := _certificate_error(error)) is not None:
+        # Like a refused login: the configuration, not this message, so every message
+        # would fail alike; temporary, so mail waits while the operator fixes it.
+        return DeliveryFailure(
+            "the SMTP server's certificate is not trusted "
+            f"({untrusted.verify_message or untrusted.reason}): install its CA, or set "
+            "SMTP_CA_FILE to a PEM file of the CA certificates that issued it",
+            temporary=True,
+            unreachable=True,
+        )
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         refusals = error.recipients or []
         first = refusals[0] if refusals else None
@@ -117,8 +148,16 @@ class SmtpConnection:
     """One SMTP session for a batch; reconnects once if the server dropped it between
     messages (servers close idle sessions)."""
 
-    def __init__(self, target: SmtpTarget, sender: str, timeout_s: float, local_hostname: str):
+    def __init__(
+        self,
+        target: SmtpTarget,
+        sender: str,
+        timeout_s: float,
+        local_hostname: str,
+        tls_context: ssl.SSLContext | None = None,
+    ):
         self._target = target
+        self._tls_context = tls_context
         self._sender = sender
         self._timeout_s = timeout_s
         self._local_hostname = local_hostname
@@ -139,6 +178,7 @@ class SmtpConnection:
             ),
             timeout=self._timeout_s,
             local_hostname=self._local_hostname,
+            tls_context=self._tls_context,  # None: aiosmtplib's, verifying with the system's CAs
         )
         try:
             await client.connect()
@@ -171,9 +211,13 @@ class SmtpConnection:
 
 @asynccontextmanager
 async def smtp_session(
-    target: SmtpTarget, sender: str, timeout_s: float, local_hostname: str
+    target: SmtpTarget,
+    sender: str,
+    timeout_s: float,
+    local_hostname: str,
+    tls_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[SmtpConnection]:
-    connection = SmtpConnection(target, sender, timeout_s, local_hostname)
+    connection = SmtpConnection(target, sender, timeout_s, local_hostname, tls_context)
     await connection.open()
     try:
         yield connection
