@@ -123,3 +123,17 @@ def test_an_smtp_url_that_cannot_work_refuses_the_start(
     assert exited.returncode == 2, exited.output
     assert message in exited.output
     assert "hunter2" not in exited.output
+
+
+def test_an_smtp_ca_file_that_cannot_be_read_refuses_the_start(tmp_path: Path) -> None:
+    missing = tmp_path / "relay-ca.pem"
+    exited = serve_until_exit(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            "SMTP_URL": "smtps://mail.example.com",
+            "SMTP_CA_FILE": str(missing),
+        }
+    )
+
+    assert exited.returncode == 2, exited.output
+    assert f"SMTP_CA_FILE={str(missing)!r} cannot be used (no such file" in exited.output

@@ -3,12 +3,16 @@ that name the variable to fix; and the real process refusing to serve prod on de
 
 from __future__ import annotations
 
+import os
+import ssl
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from server.settings import (
     DEFAULT_DATABASE_URL,
@@ -18,6 +22,7 @@ from server.settings import (
     SettingsError,
     normalize_database_url,
 )
+from tests.delivery.certificates import TestCa
 from tests.server.process import ROOT, free_port, is_listening, service_env
 
 STRONG_SECRET = "P2jw6HsLx0PPldGq_p_oD82hiK3iozwVt8Hor_IPZEg"  # secrets.token_urlsafe(32)
@@ -434,6 +439,52 @@ def test_the_smtp_password_stays_out_of_the_settings_repr() -> None:
 
     assert "secret-pw" not in repr(settings)
     assert "secret-pw" not in repr(settings.smtp_target())
+
+
+def test_smtp_ca_file_is_what_verifies_the_relay_instead_of_the_system_cas(
+    tmp_path: Path,
+) -> None:
+    ca = TestCa(tmp_path, "Relay CA")
+
+    settings = Settings.from_env({"SMTP_CA_FILE": str(ca.ca_file)})
+
+    assert settings.smtp_ca_file == ca.ca_file
+    context = settings.smtp_tls_context()
+    assert context is not None
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    assert context.get_ca_certs(binary_form=True) == [ca.certificate.public_bytes(Encoding.DER)]
+    assert Settings.from_env({}).smtp_tls_context() is None  # aiosmtplib's: the system's
+
+
+def _unreadable_copy(source: Path, path: Path) -> None:
+    path.write_bytes(source.read_bytes())
+    path.chmod(0)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda path: None, "no such file or directory"),
+        (lambda path: path.mkdir(), "is a directory"),
+        (lambda path: path.write_text("not a certificate\n"), "holds no PEM certificate"),
+        pytest.param(
+            lambda path: _unreadable_copy(TestCa(path.parent / "ca").ca_file, path),
+            "permission denied",
+            marks=pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file"),
+        ),
+    ],
+)
+def test_an_smtp_ca_file_that_cannot_be_used_is_refused_saying_why(
+    tmp_path: Path, make: Callable[[Path], object], reason: str
+) -> None:
+    path = tmp_path / "relay-ca.pem"
+    make(path)
+
+    with pytest.raises(SettingsError, match="SMTP_CA_FILE") as refused:
+        Settings.from_env({"SMTP_CA_FILE": str(path)})
+
+    assert reason in str(refused.value)
+    assert "PEM file of the CA certificates" in str(refused.value)
 
 
 @pytest.mark.parametrize(
