@@ -1,4 +1,4 @@
-"""Who may do what with credentials and webhooks: every operation by every kind of caller, as one table.
+"""Who may do what with credentials and webhooks: every operation by every caller, one table.
 
 POLICY below is the whole access policy at a glance (services/credentials/policy.py states
 it in code). Each cell starts from a fresh database holding the world's roles
