@@ -1,4 +1,4 @@
-"""Who may do what with credentials: every operation by every kind of caller, as one table.
+"""Who may do what with credentials and webhooks: every operation by every caller, one table.
 
 POLICY below is the whole access policy at a glance (services/credentials/policy.py states
 it in code). Each cell starts from a fresh database holding the world's roles
@@ -18,7 +18,11 @@ import httpx
 import pytest
 
 from models import ApprovalStatus
+from models.delivery import DeliveryKind
+from models.webhook import WebhookEndpointStatus
 from server.database import Database
+from server.settings import Settings
+from services.delivery.webhook.payload import event_cursor
 from tests.conftest import GraphQLClient
 from tests.credentials.factories import global_id
 from tests.credentials.matrix_setup import (
@@ -36,6 +40,15 @@ from tests.credentials.matrix_setup import (
     seeding,
     type_names,
 )
+from tests.credentials.webhook_matrix import (
+    NEW_HOOK_URL,
+    allowing_loopback,
+    deliveries_to,
+    endpoint_of,
+    endpoints_of,
+    seed_endpoint,
+    webhook_rows,
+)
 from tests.world import World
 
 # Outcomes of a cell.
@@ -49,6 +62,7 @@ SEEN = "SEEN"  # reads: the credential is there
 NULL = "NULL"  # reads: null / absent, as if it did not exist
 SHOW = "SHOWN"  # credentialNumber and rejectionReason: both given
 MASK = "MASKED"  # both null on a credential the caller does see
+FORB = "FORBIDDEN"  # reads: refused as a whole, with a top-level error
 
 ROLES = (
     "anonymous",
@@ -92,6 +106,18 @@ POLICY: dict[str, tuple[str, ...]] = {
     "sensitive fields":             (ANON, SHOW, NULL, NULL, SHOW, SHOW, SHOW, NULL, NULL, NULL),
     # The same fields on bolt_worker's credential: the key contact sees it, not its details.
     "sensitive fields, Bolt's":     (ANON, NULL, SHOW, NULL, SHOW, SHOW, NULL, SHOW, MASK, NULL),
+    # Webhooks: CREDENTIALS_MANAGE of the endpoint's organization (North) only.
+    "webhookEndpoints":             (ANON, FORB, FORB, FORB, FORB, SEEN, FORB, FORB, FORB, NULL),
+    "webhookDeliveries":            (ANON, FORB, FORB, FORB, FORB, SEEN, FORB, FORB, FORB, NULL),
+    "createWebhookEndpoint":        (ANON, DENY, DENY, DENY, DENY, OK,   DENY, DENY, DENY, HERE),
+    "updateWebhookEndpoint":        (ANON, DENY, DENY, DENY, DENY, OK,   DENY, DENY, DENY, NF),
+    "deleteWebhookEndpoint":        (ANON, DENY, DENY, DENY, DENY, OK,   DENY, DENY, DENY, NF),
+    "rotateWebhookSecret":          (ANON, DENY, DENY, DENY, DENY, OK,   DENY, DENY, DENY, NF),
+    "pauseWebhookEndpoint":         (ANON, DENY, DENY, DENY, DENY, OK,   DENY, DENY, DENY, NF),
+    "resumeWebhookEndpoint":        (ANON, DENY, DENY, DENY, DENY, OK,   DENY, DENY, DENY, NF),
+    "pingWebhookEndpoint":          (ANON, DENY, DENY, DENY, DENY, OK,   DENY, DENY, DENY, NF),
+    "redeliverWebhook":             (ANON, DENY, DENY, DENY, DENY, OK,   DENY, DENY, DENY, NF),
+    "replayWebhookEndpoint":        (ANON, DENY, DENY, DENY, DENY, OK,   DENY, DENY, DENY, NF),
 }
 # fmt: on
 
@@ -173,6 +199,50 @@ query Sensitive($id: ID!) {
 }
 """
 
+HOOK = "errors { code field message }"
+WEBHOOK_ENDPOINTS = "query Endpoints { webhookEndpoints { id } }"
+WEBHOOK_DELIVERIES = """
+query Deliveries($endpointId: ID!) { webhookDeliveries(endpointId: $endpointId) { edges {
+  node { id } } } }
+"""
+CREATE_HOOK = f"""
+mutation CreateHook($input: CreateWebhookEndpointInput!) {{
+  createWebhookEndpoint(input: $input) {{ secret endpoint {{ id }} {HOOK} }}
+}}
+"""
+UPDATE_HOOK = f"""
+mutation UpdateHook($input: UpdateWebhookEndpointInput!) {{
+  updateWebhookEndpoint(input: $input) {{ endpoint {{ id }} {HOOK} }}
+}}
+"""
+DELETE_HOOK = f"""
+mutation DeleteHook($id: ID!) {{ deleteWebhookEndpoint(id: $id) {{ deletedId {HOOK} }} }}
+"""
+ROTATE_HOOK = f"""
+mutation RotateHook($id: ID!) {{ rotateWebhookSecret(id: $id) {{ secret {HOOK} }} }}
+"""
+PAUSE_HOOK = f"""
+mutation PauseHook($id: ID!) {{ pauseWebhookEndpoint(id: $id) {{ endpoint {{ id }} {HOOK} }} }}
+"""
+RESUME_HOOK = f"""
+mutation ResumeHook($id: ID!) {{ resumeWebhookEndpoint(id: $id) {{ endpoint {{ id }} {HOOK} }} }}
+"""
+PING_HOOK = f"""
+mutation PingHook($id: ID!) {{ pingWebhookEndpoint(id: $id) {{ delivery {{ id }} {HOOK} }} }}
+"""
+REDELIVER = f"""
+mutation Redeliver($deliveryId: ID!) {{
+  redeliverWebhook(deliveryId: $deliveryId) {{ delivery {{ id }} {HOOK} }}
+}}
+"""
+REPLAY_HOOK = f"""
+mutation ReplayHook($id: ID!, $after: String!) {{
+  replayWebhookEndpoint(id: $id, after: $after) {{ queued complete {HOOK} }}
+}}
+"""
+DESCRIBED = "Payroll system"
+FROM_THE_START = event_cursor(0)
+
 NEW_TYPE_NAME = "Working at heights"
 RENAMED = "First aid (level 2)"
 SOON_DAYS = 45
@@ -185,6 +255,8 @@ class Start(Enum):
     PENDING = "a pending credential"
     REJECTED = "a credential whose version was rejected"
     ARCHIVED = "an archived pending credential"
+    ENDPOINT = "a pending credential, then North's webhook endpoint with a ping queued"
+    PAUSED_ENDPOINT = "as ENDPOINT, the endpoint paused"
 
 
 @dataclass(frozen=True)
@@ -197,13 +269,28 @@ class Seeded:
     version_id: int
     revision: int
     bolt_credential_id: int  # bolt_worker's rejected credential (when not the holder)
+    endpoint_id: int = 0  # North's webhook endpoint (Start.ENDPOINT, PAUSED_ENDPOINT)
+    ping_id: int = 0  # the ping queued to it
 
     def credential(self) -> str:
         return global_id("Credential", self.credential_id)
 
+    def endpoint(self) -> str:
+        return global_id("WebhookEndpoint", self.endpoint_id)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Webhook endpoints on loopback (never posted to here) pass the target checks."""
+    return allowing_loopback(settings)
+
 
 async def _seed(
-    database: Database, world: World, start: Start, holder: str = "acme_worker"
+    database: Database,
+    world: World,
+    start: Start,
+    holder: str = "acme_worker",
+    settings: Settings | None = None,
 ) -> Seeded:
     await add_other_company_manager(database, world)
     async with seeding(database, world) as seed:
@@ -225,6 +312,11 @@ async def _seed(
                 archived=start is Start.ARCHIVED,
             )
     state = await credential_state(database, credential_id) if credential_id else None
+    hook = None
+    if start in (Start.ENDPOINT, Start.PAUSED_ENDPOINT):
+        assert settings is not None
+        paused = start is Start.PAUSED_ENDPOINT
+        hook = await seed_endpoint(database, settings, world, paused=paused)
     return Seeded(
         world=world,
         holder=holder,
@@ -234,6 +326,8 @@ async def _seed(
         version_id=state.latest.id if state else 0,
         revision=state.revision if state else 0,
         bolt_credential_id=bolt_credential_id,
+        endpoint_id=hook.endpoint_id if hook else 0,
+        ping_id=hook.ping_id if hook else 0,
     )
 
 
@@ -339,6 +433,49 @@ async def _settings_changed(
     assert await saved_settings(database, others) is None
 
 
+async def _hook_created(
+    database: Database, seeded: Seeded, before: Tables, organization_id: int
+) -> None:
+    """One new endpoint, in the caller's organization only."""
+    world = seeded.world
+    others = world.south_id if organization_id == world.north_id else world.north_id
+    assert [e.url for e in await endpoints_of(database, organization_id)][-1] == NEW_HOOK_URL
+    assert NEW_HOOK_URL not in [e.url for e in await endpoints_of(database, others)]
+
+
+def _hook_effect(check: Callable[[Any], bool]) -> Effect:
+    """North's endpoint (None once deleted) now passes `check`."""
+
+    async def effect(database: Database, seeded: Seeded, before: Tables, _: int) -> None:
+        assert check(await endpoint_of(database, seeded.endpoint_id))
+
+    return effect
+
+
+def _deliveries_effect(check: Callable[[list[Any], Seeded], bool]) -> Effect:
+    """The endpoint's deliveries (the seeded ping first) now pass `check`."""
+
+    async def effect(database: Database, seeded: Seeded, before: Tables, _: int) -> None:
+        assert check(await deliveries_to(database, seeded.endpoint_id), seeded)
+
+    return effect
+
+
+def _pinged_again(deliveries: list[Any], seeded: Seeded) -> bool:
+    return [d.kind for d in deliveries] == [DeliveryKind.WEBHOOK_PING] * 2
+
+
+def _redelivered(deliveries: list[Any], seeded: Seeded) -> bool:
+    first, again = deliveries
+    return bool(first.id == seeded.ping_id and again.payload == first.payload)
+
+
+def _replayed(deliveries: list[Any], seeded: Seeded) -> bool:
+    """The events logged before the endpoint existed, queued to it after the ping."""
+    replayed = deliveries[1:]
+    return bool(replayed) and all(d.event_id is not None for d in replayed)
+
+
 @dataclass(frozen=True)
 class Mutation:
     document: str
@@ -362,6 +499,15 @@ class Read:
 
 def _credential_input(**fields: Any) -> Callable[[Seeded], dict[str, Any]]:
     return lambda s: {"input": {"credentialId": s.credential(), **fields}}
+
+
+def _hook_listed(data: dict[str, Any], seeded: Seeded) -> str:
+    return SEEN if seeded.endpoint() in [e["id"] for e in data["webhookEndpoints"]] else NULL
+
+
+def _hook_log(data: dict[str, Any], seeded: Seeded) -> str:
+    ids = [edge["node"]["id"] for edge in data["webhookDeliveries"]["edges"]]
+    return SEEN if global_id("WebhookDelivery", seeded.ping_id) in ids else NULL
 
 
 def _seen(found: dict[str, Any] | None, expected_id: str, typename: str | None = None) -> str:
@@ -523,6 +669,61 @@ OPERATIONS: dict[str, Mutation | Read] = {
         lambda s: {"id": global_id("Credential", s.bolt_credential_id)},
         _details,
     ),
+    "webhookEndpoints": Read(WEBHOOK_ENDPOINTS, Start.ENDPOINT, lambda s: {}, _hook_listed),
+    "webhookDeliveries": Read(
+        WEBHOOK_DELIVERIES, Start.ENDPOINT, lambda s: {"endpointId": s.endpoint()}, _hook_log
+    ),
+    "createWebhookEndpoint": Mutation(
+        CREATE_HOOK,
+        Start.NOTHING,
+        lambda s: {"input": {"url": NEW_HOOK_URL, "eventKinds": ["APPROVED"]}},
+        _hook_created,
+    ),
+    "updateWebhookEndpoint": Mutation(
+        UPDATE_HOOK,
+        Start.ENDPOINT,
+        lambda s: {"input": {"id": s.endpoint(), "description": DESCRIBED}},
+        _hook_effect(lambda e: e.description == DESCRIBED),
+    ),
+    "deleteWebhookEndpoint": Mutation(
+        DELETE_HOOK,
+        Start.ENDPOINT,
+        lambda s: {"id": s.endpoint()},
+        _hook_effect(lambda e: e is None),
+    ),
+    "rotateWebhookSecret": Mutation(
+        ROTATE_HOOK,
+        Start.ENDPOINT,
+        lambda s: {"id": s.endpoint()},
+        _hook_effect(lambda e: e.previous_secret_until is not None),
+    ),
+    "pauseWebhookEndpoint": Mutation(
+        PAUSE_HOOK,
+        Start.ENDPOINT,
+        lambda s: {"id": s.endpoint()},
+        _hook_effect(lambda e: e.status is WebhookEndpointStatus.PAUSED),
+    ),
+    "resumeWebhookEndpoint": Mutation(
+        RESUME_HOOK,
+        Start.PAUSED_ENDPOINT,
+        lambda s: {"id": s.endpoint()},
+        _hook_effect(lambda e: e.status is WebhookEndpointStatus.ACTIVE),
+    ),
+    "pingWebhookEndpoint": Mutation(
+        PING_HOOK, Start.ENDPOINT, lambda s: {"id": s.endpoint()}, _deliveries_effect(_pinged_again)
+    ),
+    "redeliverWebhook": Mutation(
+        REDELIVER,
+        Start.ENDPOINT,
+        lambda s: {"deliveryId": global_id("WebhookDelivery", s.ping_id)},
+        _deliveries_effect(_redelivered),
+    ),
+    "replayWebhookEndpoint": Mutation(
+        REPLAY_HOOK,
+        Start.ENDPOINT,
+        lambda s: {"id": s.endpoint(), "after": FROM_THE_START},
+        _deliveries_effect(_replayed),
+    ),
 }
 
 CELLS = [
@@ -566,7 +767,10 @@ def _read_outcome(operation: Read, response: httpx.Response, seeded: Seeded) -> 
         return _unauthenticated(response)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert "errors" not in body, body
+    if "errors" in body:  # refused as a whole (the webhook reads): the one error's code
+        [error] = body["errors"]
+        assert body["data"] is None, body
+        return str(error["extensions"]["code"])
     return operation.observe(body["data"], seeded)
 
 
@@ -584,10 +788,11 @@ async def test_policy_cell(
     graphql: GraphQLClient,
     database: Database,
     world: World,
+    settings: Settings,
 ) -> None:
     # given the state the operation needs, and every watched row as it is
     operation = OPERATIONS[operation_name]
-    seeded = await _seed(database, world, operation.start)
+    seeded = await _seed(database, world, operation.start, settings=settings)
 
     # when the role calls it (anonymous: without a token), then the outcome is the table's
     await _check_cell(operation, role, expected, seeded, graphql, database)
@@ -605,12 +810,14 @@ async def _check_cell(
     have had its effect, and anything else must have changed nothing at all."""
     world = seeded.world
     before = await read_tables(database)
+    hooks_before = await webhook_rows(database)
     response = await graphql.post(
         operation.document, operation.variables(seeded), token=world.tokens.get(role)
     )
     if isinstance(operation, Read):
         assert _read_outcome(operation, response, seeded) == expected
         assert await read_tables(database) == before
+        assert await webhook_rows(database) == hooks_before
         return
     outcome = _mutation_outcome(operation, response)
     elsewhere = role.startswith("south")
@@ -620,6 +827,7 @@ async def _check_cell(
         await operation.effect(database, seeded, before, caller_organization)
     else:
         assert await read_tables(database) == before
+        assert await webhook_rows(database) == hooks_before
 
 
 # The credential operations on bolt_worker's credential, by those who oversee Bolt's
