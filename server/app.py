@@ -194,7 +194,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(SecurityHeadersMiddleware),
+            Middleware(SecurityHeadersMiddleware, graphiql_assets_url=settings.graphiql_assets_url),
             Middleware(HttpMetricsMiddleware, metrics=metrics),
             Middleware(ErrorShapeMiddleware),
         ],

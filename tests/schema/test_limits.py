@@ -3,6 +3,7 @@ calculated cost of every operation is reported."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 
 import pytest
@@ -124,7 +125,10 @@ async def test_field_suggestions_are_given_in_dev_only(settings: Settings, world
     async with client_on(settings) as dev:
         suggested = await dev.execute(typo, token=world.token("admin"))
     production = replace(
-        settings, environment=Environment.PROD, secret_key="s" * 40, load_demo_data=False
+        settings,
+        environment=Environment.PROD,
+        secret_key=secrets.token_urlsafe(32),
+        load_demo_data=False,
     )
     async with client_on(production) as prod:
         plain = await prod.execute(typo, token=world.token("admin"))
