@@ -1,4 +1,5 @@
-"""Command line: serve, migrate, and the administration of tenants, users and tokens.
+"""Command line: serve, migrate, and the administration of tenants, users and tokens
+(CSV in server.csv_cli, the sweep and the delivery worker in server.notifications_cli).
 
 One entry point (`credentials-api`, or `python -m server`) with subcommands; each has --help.
 """
@@ -42,11 +43,11 @@ T = TypeVar("T")
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
-def _emit(payload: dict[str, Any]) -> None:
+def emit(payload: dict[str, Any]) -> None:
     print(json.dumps(payload, default=str))
 
 
-def _on_database(
+def on_database(
     settings: Settings, work: Callable[[Database], Awaitable[T]], *, create_folder: bool = False
 ) -> T:
     """Run `work` on a database of its own, closed afterwards. A database that does not
@@ -75,7 +76,7 @@ def _on_database(
     return asyncio.run(run())
 
 
-async def _require_migrated(database: Database) -> None:
+async def require_migrated(database: Database) -> None:
     if pending := await pending_migrations(database):
         raise CommandError(
             f"the database schema is not up to date ({', '.join(pending)}): "
@@ -90,7 +91,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     from server.app import create_app
 
     if not settings.is_sqlite:  # SQLite is migrated at start-up; elsewhere it is a deploy step
-        _on_database(settings, _require_migrated)
+        on_database(settings, require_migrated)
 
     configure_logging(settings.log_level)
     app = create_app(settings)
@@ -132,7 +133,7 @@ def _migrate(_: argparse.Namespace, settings: Settings) -> None:
         revision = after[-1].split()[0]
         return {"migrated": True, "applied": after[len(before) :], "revision": revision}
 
-    _emit(_on_database(settings, migrate, create_folder=True))
+    emit(on_database(settings, migrate, create_folder=True))
 
 
 def _export_schema(args: argparse.Namespace, _: Settings) -> None:
@@ -157,12 +158,12 @@ def _reseal_media(_: argparse.Namespace, settings: Settings) -> None:
         raise SettingsError("reseal-media needs MEDIA_ENCRYPTION_KEYS: the new key first")
 
     async def reseal(database: Database) -> dict[str, int]:
-        await _require_migrated(database)
+        await require_migrated(database)
         async with database.read(unscoped()) as session:
             keys = list(await session.scalars(select_stored_keys()))
         return await reseal_all(store, keys)
 
-    _emit(_on_database(settings, reseal))
+    emit(on_database(settings, reseal))
 
 
 def _sweep_media(args: argparse.Namespace, settings: Settings) -> None:
@@ -170,7 +171,7 @@ def _sweep_media(args: argparse.Namespace, settings: Settings) -> None:
     older_than = utcnow() - timedelta(minutes=args.older_than_minutes)
 
     async def run(database: Database) -> dict[str, int]:
-        await _require_migrated(database)
+        await require_migrated(database)
         async with database.read(unscoped()) as session:
             referenced = set(await session.scalars(select_stored_keys()))
         counts = await sweep(store, referenced, older_than)
@@ -179,7 +180,7 @@ def _sweep_media(args: argparse.Namespace, settings: Settings) -> None:
             counts["interrupted_writes"] = await local.remove_interrupted_writes(older_than)
         return counts
 
-    _emit(_on_database(settings, run))
+    emit(on_database(settings, run))
 
 
 AdminWork = Callable[[AsyncSession, argparse.Namespace], Awaitable[dict[str, Any]]]
@@ -190,11 +191,11 @@ def _admin(work: AdminWork) -> Callable[[argparse.Namespace, Settings], None]:
 
     def run(args: argparse.Namespace, settings: Settings) -> None:
         async def in_transaction(database: Database) -> dict[str, Any]:
-            await _require_migrated(database)
+            await require_migrated(database)
             async with database.transaction(unscoped()) as session:
                 return await work(session, args)
 
-        _emit(_on_database(settings, in_transaction))
+        emit(on_database(settings, in_transaction))
 
     return run
 
@@ -264,64 +265,6 @@ def _revoke_token_everywhere(args: argparse.Namespace, settings: Settings) -> No
         )
 
 
-def _sweep_expiry(args: argparse.Namespace, settings: Settings) -> None:
-    """One expiry sweep and the digests due, for cron: safe beside running instances
-    (they share the claims). With --dry-run, prints what is due and sends nothing."""
-    from server.broker import organization_signal, publish_once
-    from server.expiry_scheduler import run_digests, run_sweep
-
-    async def sweep_due(database: Database) -> dict[str, Any]:
-        await _require_migrated(database)
-        touched: set[int] = set()
-        database.on_events_committed(touched.add)
-        now = utcnow()
-        result = await run_sweep(
-            database,
-            lambda: now,
-            expired_window_days=settings.expired_reminder_window_days,
-            dry_run=args.dry_run,
-        )
-        digests = await run_digests(
-            database, lambda: now, settings.email_public_url(), dry_run=args.dry_run
-        )
-        await publish_once(settings.broadcast_url, map(organization_signal, touched))
-        summary: dict[str, Any] = {
-            "due": len(result.due),
-            "reminders_sent": result.reminders_sent,
-            "busy": result.busy,
-            "digests_due": len(digests.due),
-            "digests_queued": digests.queued,
-        }
-        if args.dry_run:
-            summary["reminders"] = [due.as_dict(now.date()) for due in result.due]
-            summary["digests"] = [due.as_dict(now.date()) for due in digests.due]
-        return summary
-
-    configure_logging(settings.log_level)
-    _emit(_on_database(settings, sweep_due))
-
-
-def _deliver_notifications(args: argparse.Namespace, settings: Settings) -> None:
-    """One delivery pass (or passes every DELIVERY_INTERVAL_S with --loop), for a
-    process of its own: safe beside running instances (claims are disjoint)."""
-    from server.delivery_worker import DeliveryWorker
-
-    async def deliver(database: Database) -> dict[str, Any]:
-        await _require_migrated(database)
-        worker = DeliveryWorker(database, settings, utcnow)
-        while True:
-            result = await worker.run_pass()
-            counts = {f"{c.value.lower()}_{o.value}": n for (c, o), n in result.counts.items()}
-            if not args.loop:
-                return counts
-            if counts:
-                _emit(counts)
-            await asyncio.sleep(settings.delivery_interval_s)  # the period between passes
-
-    configure_logging(settings.log_level)
-    _emit(_on_database(settings, deliver))
-
-
 def _backup(args: argparse.Namespace, settings: Settings) -> None:
     """A consistent copy of the embedded SQLite database while the service runs (SQLite's
     online backup: readers and writers go on; the copy is one moment of it)."""
@@ -349,18 +292,18 @@ def _backup(args: argparse.Namespace, settings: Settings) -> None:
     except sqlite3.Error as error:
         target.unlink(missing_ok=True)
         raise CommandError(f"the backup to {target} failed: {error}", ExitCode.FILE) from None
-    _emit({"backup": str(target), "bytes": target.stat().st_size})
+    emit({"backup": str(target), "bytes": target.stat().st_size})
 
 
 def _import_csv(args: argparse.Namespace, settings: Settings) -> None:
     from server.csv_cli import import_file, judge_import, progress_bar
 
     async def run(database: Database) -> dict[str, Any]:
-        await _require_migrated(database)
+        await require_migrated(database)
         return await import_file(database, args, progress_bar(sys.stderr, quiet=args.quiet))
 
-    report = _on_database(settings, run)
-    _emit(report)
+    report = on_database(settings, run)
+    emit(report)
     judge_import(report)
 
 
@@ -368,10 +311,10 @@ def _export_csv(args: argparse.Namespace, settings: Settings) -> None:
     from server.csv_cli import export_file
 
     async def run(database: Database) -> int:
-        await _require_migrated(database)
+        await require_migrated(database)
         return await export_file(database, args, args.filter)
 
-    _on_database(settings, run)
+    on_database(settings, run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -400,22 +343,6 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("target", help="the file to write; must not exist")
     backup.set_defaults(run=_backup)
 
-    sweep_expiry = commands.add_parser(
-        "sweep-expiry",
-        help="send the expiry reminders that are due (for cron; instances also sweep unless "
-        "EXPIRY_SCHEDULER=off)",
-    )
-    sweep_expiry.add_argument(
-        "--dry-run", action="store_true", help="print the reminders that are due; send nothing"
-    )
-    sweep_expiry.set_defaults(run=_sweep_expiry)
-    deliver = commands.add_parser(
-        "deliver-notifications",
-        help="send the emails that are due, then exit (or keep at it with --loop); safe "
-        "beside instances whose DELIVERY_WORKER is on",
-    )
-    deliver.add_argument("--loop", action="store_true", help="run until stopped")
-    deliver.set_defaults(run=_deliver_notifications)
     reseal = commands.add_parser(
         "reseal-media",
         help="encrypt every media file with the first of MEDIA_ENCRYPTION_KEYS (key rotation)",
@@ -479,9 +406,10 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("token_id", type=int)
     revoke.set_defaults(run=_revoke_token_everywhere)
 
-    from server.csv_cli import add_commands
+    from server import csv_cli, notifications_cli
 
-    add_commands(commands, _import_csv, _export_csv)
+    csv_cli.add_commands(commands, _import_csv, _export_csv)
+    notifications_cli.add_commands(commands)
     return parser
 
 
