@@ -26,23 +26,9 @@ from server.cli import build_parser, main
 from server.cli_errors import ExitCode
 from server.settings import Settings, normalize_database_url
 from tests.conftest import body_of
-from tests.server.process import ROOT, service_env
+from tests.server.process import CLI_TIMEOUT_S, ROOT, run_cli, service_env
 
 ME_QUERY = "{ me { name email company { name } } }"
-CLI_TIMEOUT_S = 60
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        cwd=ROOT,
-        env=service_env(env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
 
 
 def _json_line(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -91,7 +77,7 @@ class Provisioned:
     issued: dict[str, Any]
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return _cli(self.env, *args)
+        return run_cli(self.env, *args)
 
 
 def _cli_concurrently(env: dict[str, str], *commands: list[str]) -> list[dict[str, Any]]:
@@ -122,7 +108,7 @@ def provisioned(tmp_path_factory: pytest.TempPathFactory) -> Provisioned:
     database = tmp_path_factory.mktemp("cli") / "x.db"
     env = _sqlite_env(database)
 
-    migrate = _json_line(_cli(env, "migrate"))
+    migrate = _json_line(run_cli(env, "migrate"))
     north, south = _cli_concurrently(
         env, ["create-org", "North Builders"], ["create-org", "South Builders"]
     )
@@ -143,7 +129,7 @@ def provisioned(tmp_path_factory: pytest.TempPathFactory) -> Provisioned:
         ["create-company", "--org", south_id, "Southern Cranes"],
     )
     user = _json_line(
-        _cli(
+        run_cli(
             env,
             "create-user",
             "--org",
@@ -158,7 +144,7 @@ def provisioned(tmp_path_factory: pytest.TempPathFactory) -> Provisioned:
             str(permission_set["permission_set_id"]),
         )
     )
-    issued = _json_line(_cli(env, "issue-token", "--user", str(user["user_id"])))
+    issued = _json_line(run_cli(env, "issue-token", "--user", str(user["user_id"])))
     return Provisioned(
         database=database,
         env=env,
@@ -299,7 +285,7 @@ async def test_backup_copies_what_is_committed_while_a_write_is_in_progress(
 def test_backup_never_overwrites_and_is_for_sqlite_only(provisioned: Provisioned) -> None:
     existing = provisioned.database
     refused = provisioned.run("backup", str(existing))
-    on_postgres = _cli(
+    on_postgres = run_cli(
         {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "backup", "/tmp/x.db"
     )
 
@@ -487,7 +473,7 @@ def test_administration_before_migrate_says_to_migrate(tmp_path: Path) -> None:
     env = _sqlite_env(tmp_path / "x.db")
 
     # When an organization is created in it
-    result = _cli(env, "create-org", "Too Early")
+    result = run_cli(env, "create-org", "Too Early")
 
     # Then the operator is told what to run first
     assert result.returncode == ExitCode.NOT_MIGRATED
@@ -499,7 +485,7 @@ def test_migrate_creates_the_folder_of_the_sqlite_file(tmp_path: Path) -> None:
     database = tmp_path / "var" / "x.db"
 
     # When migrate runs
-    result = _cli(_sqlite_env(database), "migrate")
+    result = run_cli(_sqlite_env(database), "migrate")
 
     # Then it creates the folder and the database, as serve would
     assert _json_line(result)["migrated"] is True
@@ -523,7 +509,7 @@ def test_top_level_help_lists_every_subcommand(tmp_path: Path) -> None:
     database = tmp_path / "x.db"
 
     # When an operator asks it for help
-    result = _cli(_sqlite_env(database), "--help")
+    result = run_cli(_sqlite_env(database), "--help")
 
     # Then it shows its usage and every subcommand, touching no database
     assert result.returncode == 0, result.stderr
@@ -557,7 +543,7 @@ def test_export_schema_check_passes_on_the_committed_schema(tmp_path: Path) -> N
     committed = (ROOT / "schema.graphql").read_text()
 
     # When the drift check runs
-    result = _cli(_sqlite_env(tmp_path / "x.db"), "export-schema", "--check")
+    result = run_cli(_sqlite_env(tmp_path / "x.db"), "export-schema", "--check")
 
     # Then it passes and leaves the file alone
     assert result.returncode == 0, result.stderr

@@ -6,30 +6,13 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from server.cli_errors import ExitCode
-from tests.server.process import ROOT, service_env
-
-CLI_TIMEOUT_S = 60
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        cwd=ROOT,
-        env=service_env(env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
+from tests.server.process import run_cli
 
 
 def _closed_port() -> int:
@@ -42,7 +25,7 @@ def _closed_port() -> int:
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding a migrated SQLite database, `x.db`."""
     folder = tmp_path_factory.mktemp("cli-failures")
-    result = _cli({"DATABASE_URL": f"sqlite:///{folder / 'x.db'}"}, "migrate")
+    result = run_cli({"DATABASE_URL": f"sqlite:///{folder / 'x.db'}"}, "migrate")
     assert result.returncode == 0, result.stderr
     (folder / "taken.csv").write_text("")
     return folder
@@ -134,7 +117,7 @@ def test_an_expected_failure_says_one_line_and_exits_with_its_code(
     failure = _failures(migrated)[case]
 
     # When the command runs
-    result = _cli(failure.env, *failure.args)
+    result = run_cli(failure.env, *failure.args)
 
     # Then it exits with the code of its kind and one line on stderr, and prints nothing else
     assert result.returncode == failure.code, result.stderr
@@ -148,12 +131,12 @@ def test_an_expected_failure_says_one_line_and_exits_with_its_code(
 def test_permission_takes_several_values_after_one_flag(migrated: Path) -> None:
     # Given an organization
     env = {"DATABASE_URL": f"sqlite:///{migrated / 'x.db'}", "LOAD_DEMO_DATA": "false"}
-    created = _cli(env, "create-org", "Several Permissions")
+    created = run_cli(env, "create-org", "Several Permissions")
     assert created.returncode == 0, created.stderr
     org = str(json.loads(created.stdout)["organization_id"])
 
     # When a permission set is created with two permissions after one --permission
-    result = _cli(
+    result = run_cli(
         env, "create-permission-set", "--org", org, "Admins", "--permission", "USERS_MANAGE",
         "CREDENTIALS_MANAGE",
     )  # fmt: skip
